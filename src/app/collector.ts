@@ -1,0 +1,115 @@
+/**
+ * Composition of a collector: Redis (fail-fast producer connection), the
+ * sealer, the group-commit producer, the express app and its HTTP server.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Router } from 'express';
+import type { Config } from '../config/config.js';
+import { createCollectorApp, type ReadinessCheck } from '../collect/app.js';
+import type { Logger } from '../observe/logger.js';
+import type { Metrics } from '../observe/metrics.js';
+import { collectorSealKey } from '../queue/keys.js';
+import { JobProducer } from '../queue/producer.js';
+import { assertNoEviction, producerConnection, waitReady } from '../queue/redis.js';
+import { keyFingerprint, Sealer } from '../queue/seal.js';
+
+export interface Collector {
+  server: http.Server;
+  url: string;
+  producer: JobProducer;
+  close(): Promise<void>;
+}
+
+export interface CollectorOptions {
+  log: Logger;
+  metrics: Metrics;
+  routers?: Router[];
+  readiness?: ReadinessCheck[];
+  port?: number;
+}
+
+export function createHttpServer(handler: http.RequestListener): http.Server {
+  // Slow clients are cut off: headers within 5 s, the whole request within 10 s, checked every second.
+  const server = http.createServer({ headersTimeout: 5000, requestTimeout: 10_000, connectionsCheckingInterval: 1000, keepAliveTimeout: 5000 }, handler);
+  return server;
+}
+
+export async function listen(server: http.Server, port: number, host: string): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `http://${shown}:${addr.port}`;
+}
+
+export async function startCollector(config: Config, opts: CollectorOptions): Promise<Collector> {
+  const { log, metrics } = opts;
+  const redis = producerConnection(config.redis.url);
+  redis.on('error', () => {}); // status changes are what matter; each request reports its own failure
+  await waitReady(redis, config.redis.url);
+  await assertNoEviction(redis);
+  const publicKey = collectorSealKey(config, log);
+  log.info({ sealKey: keyFingerprint(publicKey) }, 'collector seals jobs for worker key');
+  const producer = new JobProducer(redis, new Sealer(publicKey), {
+    queueName: config.redis.queueName,
+    prefix: config.redis.prefix,
+    groupCommitMs: config.queue.groupCommitMs,
+    groupCommitMaxEvents: config.queue.groupCommitMaxEvents,
+    highWater: config.queue.highWater,
+    attempts: config.queue.attempts,
+  });
+  producer.startSampling();
+  const readiness: ReadinessCheck[] = [
+    {
+      name: 'redis',
+      async check() {
+        await redis.set(`${config.redis.prefix}:readyz`, '1', 'PX', 10_000);
+        return { ok: true };
+      },
+    },
+    {
+      name: 'queue',
+      async check() {
+        const s = await producer.sample();
+        metrics.queueWaiting.set(s.waiting);
+        metrics.queueActive.set(s.active);
+        metrics.queueFailed.set(s.failed);
+        metrics.queueOldestAge.set(s.oldestWaitingAgeMs / 1000);
+        const ok = s.oldestWaitingAgeMs < config.queue.lagReadyMs && !producer.overloaded();
+        return { ok, detail: { waiting: s.waiting, active: s.active, failed: s.failed, oldestWaitingAgeMs: s.oldestWaitingAgeMs } };
+      },
+    },
+    ...(opts.readiness ?? []),
+  ];
+  const app = createCollectorApp({
+    sites: config.sites,
+    trustProxy: config.http.trustProxy,
+    consent: config.consent,
+    queue: producer,
+    readiness,
+    metrics,
+    log,
+    routers: opts.routers,
+  });
+  const server = createHttpServer(app);
+  const url = await listen(server, opts.port ?? config.http.port, config.http.host);
+  return {
+    server,
+    url,
+    producer,
+    async close() {
+      // Stop accepting, let in-flight requests finish (each waits for its Redis ack), then flush.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
+      await producer.close();
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * Composition of an anonymiser worker: sealing key, daily salts in Redis, the
+ * UA parser cache, the batched inserter and the BullMQ consumer.
+ */
+import type { Config } from '../config/config.js';
+import { createDeviceParser } from '../anonymise/device.js';
+import { SaltRing } from '../anonymise/salts.js';
+import type { AnonymiseConfig } from '../anonymise/types.js';
+import type { Logger } from '../observe/logger.js';
+import type { Metrics } from '../observe/metrics.js';
+import { startConsumer, type Consumer } from '../queue/consumer.js';
+import { DeadLetters } from '../queue/dlq.js';
+import { workerSealKey } from '../queue/keys.js';
+import { assertNoEviction, waitReady, workerConnection } from '../queue/redis.js';
+import { RedisSaltStore } from '../queue/salt-store.js';
+import { keyFingerprint, publicKeyOf, Unsealer } from '../queue/seal.js';
+import type { Store } from '../store/client.js';
+import { EventInserter } from '../store/inserter.js';
+import { createJobProcessor } from '../../workers/anonymise-job.js';
+
+export interface AnonymiserWorker {
+  consumer: Consumer;
+  inserter: EventInserter;
+  deadLetters: DeadLetters;
+  close(): Promise<void>;
+}
+
+export interface WorkerOptions {
+  log: Logger;
+  metrics: Metrics;
+  store: Store;
+  now?: () => number;
+  /** Lock/stall timing; shorter in tests so a killed worker's jobs come back quickly. */
+  lockMs?: number;
+  maxBackoffMs?: number;
+}
+
+export function anonymiseConfig(config: Config): AnonymiseConfig {
+  return {
+    ipv4Prefix: config.anonymise.ipv4Prefix,
+    ipv6Prefix: config.anonymise.ipv6Prefix,
+    queryAllowlist: config.anonymise.queryAllowlist,
+    sites: config.sites,
+  };
+}
+
+export async function startWorker(config: Config, opts: WorkerOptions): Promise<AnonymiserWorker> {
+  const { log, metrics, store } = opts;
+  const now = opts.now ?? Date.now;
+  const redis = workerConnection(config.redis.url);
+  redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'worker redis connection error'));
+  await waitReady(redis, config.redis.url);
+  await assertNoEviction(redis);
+  const privateKey = workerSealKey(config, log);
+  log.info({ sealKey: keyFingerprint(publicKeyOf(privateKey)) }, 'worker opens jobs sealed for key');
+  const inserter = new EventInserter(store.client, {
+    batchRows: config.worker.batchRows,
+    flushMs: config.worker.flushMs,
+    onInsert: ({ rows, ms }) => {
+      metrics.rowsInserted.inc(rows);
+      metrics.insertBatchRows.observe(rows);
+      metrics.insertSeconds.observe(ms / 1000);
+    },
+    onFailure: (err) => {
+      metrics.insertFailures.inc();
+      log.warn({ err: { message: (err as Error).message.slice(0, 300) } }, 'insert failed');
+    },
+  });
+  const processor = createJobProcessor({
+    unsealer: new Unsealer(privateKey),
+    salts: new SaltRing(new RedisSaltStore(redis, config.redis.prefix), now),
+    device: createDeviceParser({ cacheSize: 10_000 }),
+    config: anonymiseConfig(config),
+    inserter,
+    client: store.client,
+    metrics,
+  });
+  const consumer = startConsumer(
+    {
+      redisUrl: config.redis.url,
+      queueName: config.redis.queueName,
+      prefix: config.redis.prefix,
+      concurrency: config.worker.concurrency,
+      lockMs: opts.lockMs,
+      maxBackoffMs: opts.maxBackoffMs,
+    },
+    processor,
+  );
+  consumer.onFailed(({ id, final, error }) => {
+    metrics.jobsFailed.inc({ final: String(final) });
+    log.warn({ job: id, final, error: error.slice(0, 300) }, final ? 'job moved to the dead-letter queue' : 'job failed; will retry');
+  });
+  consumer.onError((err) => log.warn({ err: { message: err.message } }, 'worker error'));
+  const deadLetters = new DeadLetters(redis, config.redis.queueName, config.redis.prefix);
+  const expire = () =>
+    deadLetters.expire(config.queue.dlqRetentionDays).then(
+      (n) => n && log.info({ removed: n }, 'expired dead letters'),
+      () => {},
+    );
+  void expire();
+  const expiry = setInterval(expire, 3_600_000);
+  expiry.unref();
+  return {
+    consumer,
+    inserter,
+    deadLetters,
+    async close() {
+      clearInterval(expiry);
+      // Stop fetching, and flush buffered rows now so active jobs can complete.
+      const closing = consumer.close();
+      await inserter.drain();
+      await closing;
+      await deadLetters.close();
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * The collector's HTTP surface (express 5). The /collect route is kept thin:
+ * no global body parser, no middleware it does not need. Every answer is JSON
+ * and says what was wrong; 202 is sent only after Redis has the job.
+ */
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { RequestContext } from '../anonymise/types.js';
+import { isCanonicalIp } from '../anonymise/ip.js';
+import type { Logger } from '../observe/logger.js';
+import type { Metrics } from '../observe/metrics.js';
+import { BodyError, checkBodyHeaders, parseJson, readBodyText } from './body.js';
+import { BatchError, validateBatch } from './wire.js';
+
+export interface CollectQueue {
+  submit(req: { ctx: RequestContext; events: import('./wire-types.js').WireEvent[] }): Promise<void>;
+  overloaded(): boolean;
+}
+
+export interface ReadinessCheck {
+  name: string;
+  check(): Promise<{ ok: boolean; detail?: Record<string, unknown> }>;
+}
+
+export interface CollectorDeps {
+  sites: Readonly<Record<string, readonly string[]>>;
+  trustProxy: string | number | boolean;
+  consent: { honorGpc: boolean; honorDnt: boolean };
+  queue: CollectQueue;
+  readiness: ReadinessCheck[];
+  metrics: Metrics;
+  log: Logger;
+  /** Extra routes mounted by the process (tracker script, demo, query, dashboard, metrics). */
+  routers?: Router[];
+  now?: () => number;
+}
+
+const RETRY_AFTER_UNAVAILABLE = '2';
+const RETRY_AFTER_OVERLOADED = '5';
+
+function sendJson(res: Response, status: number, body: unknown, headers?: Record<string, string>): void {
+  res.status(status);
+  if (headers) res.set(headers);
+  res.type('application/json').send(JSON.stringify(body));
+}
+
+export function consentWithdrawn(req: Request, consent: CollectorDeps['consent']): boolean {
+  return (consent.honorGpc && req.headers['sec-gpc'] === '1') || (consent.honorDnt && req.headers['dnt'] === '1');
+}
+
+export function createCollectorApp(deps: CollectorDeps): express.Express {
+  const { metrics, log } = deps;
+  const now = deps.now ?? Date.now;
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('trust proxy', deps.trustProxy);
+
+  app.post('/collect', async (req, res) => {
+    const end = metrics.requests.startTimer();
+    const reply = (status: number, body: unknown, headers?: Record<string, string>) => {
+      sendJson(res, status, body, headers);
+      end({ status: String(status) });
+    };
+    try {
+      checkBodyHeaders(req);
+      if (consentWithdrawn(req, deps.consent)) {
+        // Dropped before the body is read or sealed: nothing of it is kept.
+        metrics.eventsDropped.inc({ reason: 'consent' });
+        return reply(202, { accepted: 0, dropped: 'consent' });
+      }
+      const batch = validateBatch(parseJson(await readBodyText(req)), deps.sites);
+      if (batch.rejected.length) metrics.eventsRejected.inc(batch.rejected.length);
+      if (batch.events.length === 0) return reply(202, { accepted: 0, rejected: batch.rejected });
+      if (deps.queue.overloaded()) {
+        return reply(503, { error: 'queue is above its high-water mark; retry later' }, { 'Retry-After': RETRY_AFTER_OVERLOADED });
+      }
+      const forwarded = req.ip ?? '';
+      const ctx: RequestContext = {
+        site: batch.site,
+        // A forwarded value that is not a canonical address is never passed on.
+        ip: isCanonicalIp(forwarded) ? forwarded : '',
+        userAgent: (req.headers['user-agent'] ?? '').slice(0, 512),
+        acceptLanguage: (req.headers['accept-language'] ?? '').slice(0, 128),
+        receivedAt: now(),
+      };
+      try {
+        await deps.queue.submit({ ctx, events: batch.events });
+      } catch (err) {
+        log.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'queue unavailable, answering 503');
+        return reply(503, { error: 'queue unavailable; retry later' }, { 'Retry-After': RETRY_AFTER_UNAVAILABLE });
+      }
+      metrics.eventsAccepted.inc(batch.events.length);
+      return reply(202, { accepted: batch.events.length, rejected: batch.rejected });
+    } catch (err) {
+      if (err instanceof BodyError || err instanceof BatchError) return reply(err.status, { error: err.message });
+      log.error({ err }, 'unexpected error in /collect');
+      return reply(500, { error: 'internal error' });
+    }
+  });
+
+  app.all('/collect', (_req, res) => sendJson(res, 405, { error: 'use POST' }, { Allow: 'POST' }));
+
+  app.get('/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }));
+
+  app.get('/readyz', async (_req, res) => {
+    const results: Record<string, unknown> = {};
+    let ready = true;
+    await Promise.all(
+      deps.readiness.map(async (c) => {
+        try {
+          const r = await withTimeout(c.check(), 2000);
+          results[c.name] = { ok: r.ok, ...r.detail };
+          if (!r.ok) ready = false;
+        } catch (err) {
+          results[c.name] = { ok: false, error: (err as Error).message };
+          ready = false;
+        }
+      }),
+    );
+    sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks: results });
+  });
+
+  for (const r of deps.routers ?? []) app.use(r);
+
+  app.use((_req: Request, res: Response) => sendJson(res, 404, { error: 'not found' }));
+  // express 5 routes async errors here; answer JSON, never a stack trace.
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const status = typeof (err as { status?: unknown }).status === 'number' ? (err as { status: number }).status : 500;
+    if (status >= 500) log.error({ err }, 'request failed');
+    if (!res.headersSent) sendJson(res, status, { error: status >= 500 ? 'internal error' : (err as Error).message });
+  });
+  return app;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    }),
+  ]);
+}

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { batch, EventBuilder } from '../../test/support/builders.js';
+import { BatchError, validateBatch } from './wire.js';
+
+const sites = { demo: ['localhost', '127.0.0.1'], shop: ['shop.example', 'shop.example:8443'] };
+
+function batchError(body: unknown): BatchError {
+  try {
+    validateBatch(body, sites);
+  } catch (e) {
+    if (e instanceof BatchError) return e;
+    throw e;
+  }
+  throw new Error('expected a BatchError');
+}
+
+describe('validateBatch', () => {
+  it('accepts every event type of wire format v1', () => {
+    const b = batch([EventBuilder.pageview().referrer('https://www.google.com/'), EventBuilder.click(), EventBuilder.engagement(), EventBuilder.custom()]);
+    const v = validateBatch(b, sites);
+    expect(v.events).toHaveLength(4);
+    expect(v.rejected).toEqual([]);
+    expect(v.events[1]!.click).toEqual(b.events[1]!.click);
+  });
+
+  it('refuses batch-level problems with 400/403 and a message', () => {
+    expect(batchError(null)).toMatchObject({ status: 400 });
+    expect(batchError([])).toMatchObject({ status: 400 });
+    expect(batchError({ events: [] }).message).toMatch(/"site" is required/);
+    expect(batchError({ site: 'Demo\r\nX', events: [] }).message).toMatch(/site/);
+    expect(batchError({ site: 'nope', events: [{}] })).toMatchObject({ status: 403, message: 'unknown site "nope"' });
+    expect(batchError({ site: 'demo', events: [] }).message).toMatch(/non-empty array/);
+    expect(batchError({ site: 'demo' }).message).toMatch(/non-empty array/);
+    expect(batchError({ site: 'demo', events: new Array(51).fill(EventBuilder.pageview().build()) }).message).toMatch(/at most 50/);
+    expect(batchError({ site: 'demo', events: [EventBuilder.pageview().build()], extra: 1 }).message).toMatch(/unknown key "extra"/);
+    expect(batchError({ site: 'constructor', events: [EventBuilder.pageview().build()] })).toMatchObject({ status: 403 });
+  });
+
+  it('answers 403 when no event belongs to the site hosts, and rejects single foreign events otherwise', () => {
+    expect(batchError(batch([EventBuilder.pageview('https://evil.example/')]))).toMatchObject({ status: 403 });
+    const v = validateBatch(batch([EventBuilder.pageview('https://evil.example/'), EventBuilder.pageview()]), sites);
+    expect(v.events).toHaveLength(1);
+    expect(v.rejected).toEqual([{ index: 0, reason: 'url: host is not configured for this site' }]);
+    expect(validateBatch(batch([EventBuilder.pageview('https://shop.example:8443/x')], 'shop'), sites).events).toHaveLength(1);
+  });
+
+  it.each([
+    ['unknown key', { foo: 1 }, /unknown key "foo"/],
+    ['bad type', { type: 'hover' }, /type: must be one of/],
+    ['short id', { id: 'abc' }, /id: must be 8–64/],
+    ['id with spaces', { id: 'abc def ghi' }, /id: must be/],
+    ['non-http url', { url: 'javascript:alert(1)' }, /http\(s\) URL/],
+    ['huge url', { url: 'http://localhost/' + 'a'.repeat(50_000) }, /longer than 2048/],
+    ['NaN-like ts', { ts: 'NaN' }, /ts: must be a finite number/],
+    ['float ts', { ts: 1.5 }, /ts: must be an integer/],
+    ['negative viewport', { viewport: { w: -1, h: 2 } }, /viewport.w: must be between/],
+    ['viewport extra key', { viewport: { w: 1, h: 2, dpr: 2 } }, /viewport: unknown key "dpr"/],
+    ['click fields on a pageview', { click: { selector: 'a', x: 0, y: 0, page_x: 0, page_y: 0 } }, /pageview: unknown key "click"/],
+    ['__proto__ key', JSON.parse('{"__proto__": {"polluted": true}}'), /unknown key "__proto__"/],
+  ])('rejects a pageview with %s', (_name, patch, reason) => {
+    const e = { ...EventBuilder.pageview().build(), ...(patch as object) };
+    const v = validateBatch({ site: 'demo', events: [EventBuilder.pageview().build(), e] }, sites);
+    expect(v.events).toHaveLength(1);
+    expect(v.rejected[0]!.index).toBe(1);
+    expect(v.rejected[0]!.reason).toMatch(reason);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it.each([
+    ['click without click', EventBuilder.click().with({ click: undefined }).build(), /click: required/],
+    ['click x out of range', EventBuilder.click().with({ click: { selector: 'a', x: 2, y: 0, page_x: 0, page_y: 0 } }).build(), /click.x/],
+    ['click Infinity', EventBuilder.click().with({ click: { selector: 'a', x: 0, y: 0, page_x: Infinity, page_y: 0 } }).build(), /click.page_x: must be a finite/],
+    ['selector too long', EventBuilder.click().with({ click: { selector: 'a'.repeat(513), x: 0, y: 0, page_x: 0, page_y: 0 } }).build(), /longer than 512/],
+    ['engagement depth 101', EventBuilder.engagement().with({ engagement: { visible_ms: 1, scroll_depth: 101 } }).build(), /scroll_depth/],
+    ['custom bad name', EventBuilder.custom().with({ custom: { name: '1bad name' } }).build(), /custom.name/],
+    ['custom nested prop', EventBuilder.custom().with({ custom: { name: 'x', props: { a: { b: 1 } } } }).build(), /custom.props.a: must be a string/],
+    ['custom constructor key', EventBuilder.custom().with({ custom: { name: 'x', props: { constructor: 'x' } } }).build(), /key "constructor" is not allowed/],
+    [
+      'custom too many props',
+      EventBuilder.custom().with({ custom: { name: 'x', props: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, i])) } }).build(),
+      /at most 20/,
+    ],
+  ])('rejects %s', (_name, e, reason) => {
+    const v = validateBatch({ site: 'demo', events: [e] }, sites);
+    expect(v.events).toHaveLength(0);
+    expect(v.rejected[0]!.reason).toMatch(reason);
+  });
+
+  it('returns fresh objects holding only validated fields', () => {
+    const e = EventBuilder.custom().build();
+    const v = validateBatch({ site: 'demo', events: [e] }, sites);
+    expect(v.events[0]).not.toBe(e);
+    expect(Object.getPrototypeOf(v.events[0]!.custom!.props)).toBe(Object.prototype);
+  });
+});

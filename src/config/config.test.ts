@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('fills defaults that work on a development machine', () => {
+    const c = loadConfig({});
+    expect(c.http.port).toBe(8080);
+    expect(c.redis.url).toBe('redis://127.0.0.1:6379');
+    expect(c.store.url).toBeUndefined();
+    expect(c.sites).toEqual({ demo: ['localhost', '127.0.0.1'] });
+    expect(c.http.trustProxy).toBe(false);
+    expect(c.anonymise).toMatchObject({ ipv4Prefix: 24, ipv6Prefix: 48 });
+    expect(c.store.retentionDays).toBe(180);
+    expect(Object.isFrozen(c.sites)).toBe(true);
+  });
+
+  it('parses SITES, TRUST_PROXY forms and numbers', () => {
+    const c = loadConfig({ SITES: '{"shop":["Shop.Example","www.shop.example"]}', TRUST_PROXY: 'loopback', PORT: '9000', IPV4_PREFIX: '16' });
+    expect(c.sites).toEqual({ shop: ['shop.example', 'www.shop.example'] });
+    expect(c.http.trustProxy).toBe('loopback');
+    expect(c.http.port).toBe(9000);
+    expect(c.anonymise.ipv4Prefix).toBe(16);
+    expect(loadConfig({ TRUST_PROXY: '2' }).http.trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).http.trustProxy).toBe('10.0.0.0/8, 127.0.0.1');
+  });
+
+  it('fails with a message naming the setting and what is allowed', () => {
+    const bad = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return (e as Error).message;
+      }
+      throw new Error('expected a ConfigError');
+    };
+    expect(bad({ PORT: 'eighty' })).toMatch(/PORT/);
+    expect(bad({ SITES: 'not json' })).toMatch(/SITES: must be a JSON object/);
+    expect(bad({ SITES: '{"Bad Key":["x"]}' })).toMatch(/SITES at Bad Key: Invalid key/);
+    expect(bad({ IPV4_PREFIX: '32' })).toMatch(/IPV4_PREFIX/);
+    expect(bad({ IPV6_PREFIX: '64' })).toMatch(/IPV6_PREFIX/);
+    expect(bad({ REDIS_URL: 'nope' })).toMatch(/REDIS_URL/);
+    const secret = bad({ ADMIN_TOKEN: 'short-secret' });
+    expect(secret).toMatch(/ADMIN_TOKEN/);
+    expect(secret).not.toContain('short-secret');
+  });
+});

@@ -1,0 +1,209 @@
+/**
+ * The only module that reads `process.env`. The environment is parsed once
+ * into a frozen, typed object with every default filled in; a bad value stops
+ * the process at start with a message naming the setting and what it allows.
+ * Components receive the slice they need, never the environment.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const SITE_KEY = /^[a-z0-9._-]{1,64}$/;
+const HOST = /^[a-z0-9.-]{1,253}(:[0-9]{1,5})?$/;
+
+const intIn = (min: number, max: number, def: number) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+
+const boolFlag = (def: boolean) =>
+  z
+    .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+
+const sitesSchema = z
+  .string()
+  .default('{"demo":["localhost","127.0.0.1"]}')
+  .transform((raw, ctx) => {
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object, e.g. {"shop":["shop.example"]}' });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z
+      .record(
+        z.string().regex(SITE_KEY, 'site keys are 1–64 of [a-z0-9._-]'),
+        z
+          .array(z.string().transform((h) => h.toLowerCase()).pipe(z.string().regex(HOST, 'hosts are lowercase DNS names, optionally with :port')))
+          .min(1, 'each site needs at least one host'),
+      )
+      .refine((o) => Object.keys(o).length > 0, 'at least one site is required'),
+  );
+
+const tokenSchema = z.string().min(16, 'must be at least 16 characters').optional();
+
+const envSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  PORT: intIn(0, 65535, 8080),
+  WORKER_PORT: intIn(0, 65535, 8081),
+  QUERY_URL: z.string().url('must be the http(s) URL of the process serving /query').optional(),
+  HOST: z.string().default('0.0.0.0'),
+  REDIS_URL: z.string().url('must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9:{}_-]{1,64}$/, 'letters, digits, : { } _ -').default('anon'),
+  QUEUE_NAME: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('events'),
+  CLICKHOUSE_URL: z.string().url('must be an http(s):// URL of a ClickHouse server').optional(),
+  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/).default('analytics'),
+  CLICKHOUSE_USER: z.string().optional(),
+  CLICKHOUSE_PASSWORD: z.string().optional(),
+  DATA_DIR: z.string().default('./data'),
+  SITES: sitesSchema,
+  TRUST_PROXY: z.string().optional(),
+  ANALYST_TOKEN: tokenSchema,
+  ADMIN_TOKEN: tokenSchema,
+  SEAL_PUBLIC_KEY: z.string().optional(),
+  SEAL_PRIVATE_KEY: z.string().optional(),
+  IPV4_PREFIX: intIn(0, 24, 24),
+  IPV6_PREFIX: intIn(0, 48, 48),
+  QUERY_ALLOWLIST: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'comma-separated parameter names'))),
+  HONOR_GPC: boolFlag(true),
+  HONOR_DNT: boolFlag(true),
+  RETENTION_DAYS: intIn(1, 3650, 180),
+  AGGREGATE_RETENTION_MONTHS: intIn(1, 120, 25),
+  QUEUE_HIGH_WATER: intIn(1, 10_000_000, 20_000),
+  QUEUE_LAG_READY_MS: intIn(100, 86_400_000, 60_000),
+  GROUP_COMMIT_MS: intIn(0, 1000, 2),
+  GROUP_COMMIT_MAX_EVENTS: intIn(1, 100_000, 2000),
+  INSERT_BATCH_ROWS: intIn(1, 1_000_000, 20_000),
+  INSERT_FLUSH_MS: intIn(10, 60_000, 1000),
+  WORKER_CONCURRENCY: intIn(1, 10_000, 64),
+  JOB_ATTEMPTS: intIn(1, 100, 8),
+  DLQ_RETENTION_DAYS: intIn(1, 365, 14),
+  SHUTDOWN_GRACE_MS: intIn(100, 600_000, 15_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = Record<string, string | undefined>;
+
+export interface Config {
+  readonly production: boolean;
+  readonly http: {
+    readonly port: number;
+    /** HTTP port of a separate worker process (/query in embedded mode, /metrics, /readyz); 0 = none. */
+    readonly workerPort: number;
+    readonly host: string;
+    readonly trustProxy: string | number | boolean;
+    /** Where `npm run query` sends SQL in embedded mode. */
+    readonly queryUrl: string;
+  };
+  readonly redis: { readonly url: string; readonly prefix: string; readonly queueName: string };
+  readonly store: {
+    /** undefined → embedded chDB in `dataDir/clickhouse`. */
+    readonly url: string | undefined;
+    readonly database: string;
+    readonly username: string | undefined;
+    readonly password: string | undefined;
+    readonly dataDir: string;
+    readonly retentionDays: number;
+    readonly aggregateRetentionMonths: number;
+  };
+  readonly sites: Readonly<Record<string, readonly string[]>>;
+  readonly anonymise: {
+    readonly ipv4Prefix: number;
+    readonly ipv6Prefix: number;
+    readonly queryAllowlist: readonly string[];
+  };
+  readonly consent: { readonly honorGpc: boolean; readonly honorDnt: boolean };
+  readonly seal: { readonly publicKey: string | undefined; readonly privateKey: string | undefined; readonly keyDir: string };
+  readonly auth: { readonly analystToken: string | undefined; readonly adminToken: string | undefined };
+  readonly queue: {
+    readonly highWater: number;
+    readonly lagReadyMs: number;
+    readonly groupCommitMs: number;
+    readonly groupCommitMaxEvents: number;
+    readonly attempts: number;
+    readonly dlqRetentionDays: number;
+  };
+  readonly worker: { readonly batchRows: number; readonly flushMs: number; readonly concurrency: number };
+  readonly shutdownGraceMs: number;
+  readonly logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** TRUST_PROXY in express syntax: unset/false → off, a hop count, true, or names/CIDRs. */
+function parseTrustProxy(raw: string | undefined): string | number | boolean {
+  if (raw === undefined || raw === '' || raw === 'false' || raw === '0') return false;
+  if (raw === 'true') return true;
+  if (/^[0-9]+$/.test(raw)) return Number(raw);
+  return raw;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  // Empty strings mean "unset" so `FOO= npm start` falls back to the default.
+  const cleaned: Env = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') cleaned[k] = v;
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const name = i.path[0] === undefined ? '(environment)' : String(i.path[0]);
+        const where = i.path.length > 1 ? ` at ${i.path.slice(1).join('.')}` : '';
+        const got = cleaned[name];
+        const shown = got === undefined || /TOKEN|KEY|PASSWORD/.test(name) ? '' : ` (got ${JSON.stringify(got.slice(0, 80))})`;
+        return `${name}${where}: ${i.message}${shown}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  const trustProxy = parseTrustProxy(e.TRUST_PROXY);
+  const dataDir = path.resolve(e.DATA_DIR);
+  const config: Config = {
+    production: e.NODE_ENV === 'production',
+    http: { port: e.PORT, workerPort: e.WORKER_PORT, host: e.HOST, trustProxy, queryUrl: e.QUERY_URL ?? `http://127.0.0.1:${e.PORT}` },
+    redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX, queueName: e.QUEUE_NAME },
+    store: {
+      url: e.CLICKHOUSE_URL,
+      database: e.CLICKHOUSE_DATABASE,
+      username: e.CLICKHOUSE_USER,
+      password: e.CLICKHOUSE_PASSWORD,
+      dataDir,
+      retentionDays: e.RETENTION_DAYS,
+      aggregateRetentionMonths: e.AGGREGATE_RETENTION_MONTHS,
+    },
+    sites: e.SITES,
+    anonymise: { ipv4Prefix: e.IPV4_PREFIX, ipv6Prefix: e.IPV6_PREFIX, queryAllowlist: e.QUERY_ALLOWLIST },
+    consent: { honorGpc: e.HONOR_GPC, honorDnt: e.HONOR_DNT },
+    seal: { publicKey: e.SEAL_PUBLIC_KEY, privateKey: e.SEAL_PRIVATE_KEY, keyDir: path.join(dataDir, 'keys') },
+    auth: { analystToken: e.ANALYST_TOKEN, adminToken: e.ADMIN_TOKEN },
+    queue: {
+      highWater: e.QUEUE_HIGH_WATER,
+      lagReadyMs: e.QUEUE_LAG_READY_MS,
+      groupCommitMs: e.GROUP_COMMIT_MS,
+      groupCommitMaxEvents: e.GROUP_COMMIT_MAX_EVENTS,
+      attempts: e.JOB_ATTEMPTS,
+      dlqRetentionDays: e.DLQ_RETENTION_DAYS,
+    },
+    worker: { batchRows: e.INSERT_BATCH_ROWS, flushMs: e.INSERT_FLUSH_MS, concurrency: e.WORKER_CONCURRENCY },
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    logLevel: e.LOG_LEVEL,
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

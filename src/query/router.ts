@@ -1,0 +1,54 @@
+/**
+ * POST /query: read-only SQL for the process that owns the embedded store.
+ * Body = SQL; ?format= any ClickHouse output format (default JSONEachRow);
+ * Authorization: Bearer <ANALYST_TOKEN | ADMIN_TOKEN>. ClickHouse runs it with
+ * readonly=1; analysts are further limited to the analyst views. Each query is
+ * logged with who and when and its text, never its result.
+ */
+import express, { type Router } from 'express';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Logger } from '../observe/logger.js';
+import { analystViews, checkQuery, QueryDenied } from './guard.js';
+import { roleFor, type Tokens } from './tokens.js';
+
+const FORMAT = /^[A-Za-z][A-Za-z0-9]{1,40}$/;
+const MAX_SQL = 64 * 1024;
+
+export function createQueryRouter(deps: { client: ClickHouseClient; tokens: Tokens; log: Logger; maxExecutionSeconds?: number }): Router {
+  const router = express.Router();
+  router.post('/query', express.text({ type: () => true, limit: MAX_SQL }), async (req, res) => {
+    const role = roleFor(req.headers.authorization, deps.tokens);
+    if (!role) {
+      res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'missing or wrong bearer token (ANALYST_TOKEN or ADMIN_TOKEN)' });
+      return;
+    }
+    const sql = typeof req.body === 'string' ? req.body.trim().replace(/;\s*$/, '') : '';
+    if (!sql) {
+      res.status(400).json({ error: 'body must be the SQL text of one query' });
+      return;
+    }
+    const format = typeof req.query.format === 'string' ? req.query.format : 'JSONEachRow';
+    if (!FORMAT.test(format)) {
+      res.status(400).json({ error: 'format must be a ClickHouse output format name, e.g. JSONEachRow, CSV, Pretty' });
+      return;
+    }
+    // The audit trail: who, when, what (the text an analyst wrote holds no visitor data; results are never logged).
+    deps.log.info({ audit: 'query', role, sql: sql.slice(0, 2000), format }, 'query');
+    try {
+      await checkQuery(deps.client, sql, role, role === 'analyst' ? await analystViews(deps.client) : new Set());
+      const rs = await deps.client.query({
+        query: sql,
+        format: format as 'JSONEachRow',
+        clickhouse_settings: { readonly: '1', max_execution_time: deps.maxExecutionSeconds ?? 60 },
+      });
+      res.status(200).type(format.startsWith('JSON') ? 'application/x-ndjson' : 'text/plain').send(await rs.text());
+    } catch (err) {
+      if (err instanceof QueryDenied) {
+        res.status(403).json({ error: err.message });
+        return;
+      }
+      res.status(400).json({ error: (err as Error).message.slice(0, 1000) });
+    }
+  });
+  return router;
+}

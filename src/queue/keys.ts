@@ -1,0 +1,69 @@
+/**
+ * Where sealing keys come from. Production: SEAL_PUBLIC_KEY for collectors,
+ * SEAL_PRIVATE_KEY for workers, from the operator's secret store. Development
+ * and the embedded all-in-one: generated once into DATA_DIR/keys (mode 0600)
+ * so `npm start` works without configuration.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config/config.js';
+import { generateSealKeyPair, keyFingerprint, publicKeyOf } from './seal.js';
+
+export interface KeyLog {
+  info(obj: object, msg: string): void;
+}
+
+export class MissingKeyError extends Error {
+  override readonly name = 'MissingKeyError';
+}
+
+function readIfExists(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+function devKeys(seal: Config['seal'], production: boolean, log: KeyLog): { publicKey: string; privateKey?: string } {
+  const privFile = path.join(seal.keyDir, 'seal.key');
+  const pubFile = path.join(seal.keyDir, 'seal.pub');
+  const priv = readIfExists(privFile);
+  const pub = readIfExists(pubFile);
+  if (pub) return { publicKey: pub, privateKey: priv };
+  if (production) {
+    throw new MissingKeyError(
+      'no sealing keys: set SEAL_PUBLIC_KEY (collectors) and SEAL_PRIVATE_KEY (workers); generate a pair with `npm run keygen`',
+    );
+  }
+  const pair = generateSealKeyPair();
+  fs.mkdirSync(seal.keyDir, { recursive: true, mode: 0o700 });
+  // wx: never overwrite a key another process wrote in the meantime.
+  try {
+    fs.writeFileSync(privFile, pair.privateKey + '\n', { mode: 0o600, flag: 'wx' });
+    fs.writeFileSync(pubFile, pair.publicKey + '\n', { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return devKeys(seal, production, log);
+    throw err;
+  }
+  log.info({ keyDir: seal.keyDir, fingerprint: keyFingerprint(pair.publicKey) }, 'generated development sealing keys (mode 0600); set SEAL_PUBLIC_KEY/SEAL_PRIVATE_KEY in production');
+  return pair;
+}
+
+/** The public key a collector seals for. */
+export function collectorSealKey(config: Config, log: KeyLog): string {
+  if (config.seal.publicKey) return config.seal.publicKey;
+  if (config.seal.privateKey) return publicKeyOf(config.seal.privateKey);
+  return devKeys(config.seal, config.production, log).publicKey;
+}
+
+/** The private key a worker opens jobs with. */
+export function workerSealKey(config: Config, log: KeyLog): string {
+  if (config.seal.privateKey) return config.seal.privateKey;
+  const keys = devKeys(config.seal, config.production, log);
+  if (!keys.privateKey) {
+    throw new MissingKeyError(`no private sealing key: set SEAL_PRIVATE_KEY or put it in ${path.join(config.seal.keyDir, 'seal.key')}`);
+  }
+  return keys.privateKey;
+}

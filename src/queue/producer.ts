@@ -1,0 +1,180 @@
+/**
+ * The collector's side of the queue: group commit and backpressure.
+ *
+ * Group commit: requests arriving within GROUP_COMMIT_MS of each other are
+ * sealed into one BullMQ job, so the queue costs next to nothing per event
+ * even when the tracker sends one event per request. Each request's promise
+ * settles only when Redis has acknowledged the job holding it: the collector
+ * never answers 202 for an event Redis does not have.
+ *
+ * Backpressure: the number of waiting jobs is sampled every 250 ms; past the
+ * high-water mark the collector answers 503 instead of growing Redis without
+ * bound.
+ */
+import { Queue } from 'bullmq';
+import type { CollectedRequest } from '../anonymise/types.js';
+import { JOB_NAME, sealJob, type SealedJobData } from './job.js';
+import type { Redis } from './redis.js';
+import type { Sealer } from './seal.js';
+
+export interface ProducerOptions {
+  queueName: string;
+  prefix: string;
+  groupCommitMs: number;
+  groupCommitMaxEvents: number;
+  highWater: number;
+  attempts: number;
+  /** Upper bound on how long a request may wait for Redis before it is told 503. */
+  addTimeoutMs?: number;
+}
+
+export class QueueUnavailableError extends Error {
+  override readonly name = 'QueueUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+interface Pending {
+  reqs: CollectedRequest[];
+  events: number;
+  waiters: { resolve: () => void; reject: (e: unknown) => void }[];
+  timer: NodeJS.Timeout | undefined;
+}
+
+export interface QueueStats {
+  waiting: number;
+  active: number;
+  failed: number;
+  delayed: number;
+  oldestWaitingAgeMs: number;
+  sampledAt: number;
+}
+
+export function defaultJobOptions(attempts: number) {
+  return {
+    attempts,
+    backoff: { type: 'capped-exponential', delay: 500 },
+    // Completed jobs are deleted at once: sealed raw context must not linger.
+    removeOnComplete: true,
+    // Failed jobs are the dead-letter queue; they are sealed, and expire (see dlq.ts).
+    removeOnFail: false,
+  } as const;
+}
+
+export class JobProducer {
+  readonly queue: Queue<SealedJobData>;
+  private pending: Pending | undefined;
+  private stats: QueueStats = { waiting: 0, active: 0, failed: 0, delayed: 0, oldestWaitingAgeMs: 0, sampledAt: 0 };
+  private sampler: NodeJS.Timeout | undefined;
+  private closed = false;
+  private inFlight = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly sealer: Sealer,
+    private readonly opts: ProducerOptions,
+  ) {
+    this.queue = new Queue<SealedJobData>(opts.queueName, {
+      connection: redis,
+      prefix: opts.prefix,
+      defaultJobOptions: defaultJobOptions(opts.attempts),
+    });
+    // A queue error (Redis away) must not crash the process; requests see it as 503.
+    this.queue.on('error', () => {});
+  }
+
+  startSampling(intervalMs = 250): void {
+    const tick = () => {
+      this.sample().catch(() => {});
+      this.sampler = setTimeout(tick, intervalMs);
+      this.sampler.unref();
+    };
+    tick();
+  }
+
+  async sample(): Promise<QueueStats> {
+    const counts = await this.queue.getJobCounts('waiting', 'active', 'failed', 'delayed', 'prioritized');
+    let oldest = 0;
+    if ((counts.waiting ?? 0) > 0) {
+      const [job] = await this.queue.getJobs(['wait'], 0, 0, true);
+      if (job) oldest = Math.max(0, Date.now() - job.timestamp);
+    }
+    this.stats = {
+      waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
+      active: counts.active ?? 0,
+      failed: counts.failed ?? 0,
+      delayed: counts.delayed ?? 0,
+      oldestWaitingAgeMs: oldest,
+      sampledAt: Date.now(),
+    };
+    return this.stats;
+  }
+
+  lastStats(): QueueStats {
+    return this.stats;
+  }
+
+  /** True when the backlog is past the high-water mark (waiting + delayed retries). */
+  overloaded(): boolean {
+    return this.stats.waiting + this.stats.delayed >= this.opts.highWater;
+  }
+
+  /** Resolves once Redis holds a job containing `req`; rejects with QueueUnavailableError otherwise. */
+  submit(req: CollectedRequest): Promise<void> {
+    if (this.closed) return Promise.reject(new QueueUnavailableError('collector is shutting down'));
+    if (this.redis.status !== 'ready') return Promise.reject(new QueueUnavailableError(`Redis connection is ${this.redis.status}`));
+    let p = this.pending;
+    if (!p) {
+      p = this.pending = { reqs: [], events: 0, waiters: [], timer: undefined };
+      if (this.opts.groupCommitMs > 0) p.timer = setTimeout(() => this.flush(), this.opts.groupCommitMs);
+      else setImmediate(() => this.flush());
+    }
+    p.reqs.push(req);
+    p.events += req.events.length;
+    const done = new Promise<void>((resolve, reject) => p.waiters.push({ resolve, reject }));
+    if (p.events >= this.opts.groupCommitMaxEvents) this.flush();
+    return done;
+  }
+
+  private flush(): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = undefined;
+    if (p.timer) clearTimeout(p.timer);
+    const task = this.addWithTimeout(p).then(
+      () => {
+        for (const w of p.waiters) w.resolve();
+      },
+      (err) => {
+        const e = err instanceof QueueUnavailableError ? err : new QueueUnavailableError('Redis did not accept the job', { cause: err });
+        for (const w of p.waiters) w.reject(e);
+      },
+    );
+    this.inFlight.add(task);
+    void task.finally(() => this.inFlight.delete(task));
+  }
+
+  private async addWithTimeout(p: Pending): Promise<void> {
+    const data = sealJob(this.sealer, p.reqs);
+    const timeoutMs = this.opts.addTimeoutMs ?? 3000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new QueueUnavailableError(`Redis did not acknowledge within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.queue.add(JOB_NAME, data), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Flushes what is pending and waits for every add in flight. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.sampler) clearTimeout(this.sampler);
+    this.flush();
+    await Promise.allSettled([...this.inFlight]);
+    await this.queue.close();
+  }
+}

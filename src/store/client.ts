@@ -1,0 +1,62 @@
+/**
+ * The one place that builds a ClickHouse client. Server mode: HTTP to
+ * CLICKHOUSE_URL. Embedded mode: chDB (a full ClickHouse engine in-process)
+ * plugged into the same @clickhouse/client API, so every query module is the
+ * same code in both modes.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { Config } from '../config/config.js';
+
+export type { ClickHouseClient };
+
+export class StoreLockedError extends Error {
+  override readonly name = 'StoreLockedError';
+}
+
+export interface Store {
+  client: ClickHouseClient;
+  embedded: boolean;
+  /** Where the embedded engine keeps its data ('' in server mode). */
+  dataPath: string;
+  close(): Promise<void>;
+}
+
+export async function openStore(cfg: Config['store']): Promise<Store> {
+  if (cfg.url) {
+    const admin = createClient({ url: cfg.url, username: cfg.username, password: cfg.password });
+    await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${cfg.database}` }).catch(() => {
+      // An ingest user may lack CREATE DATABASE; the database then must exist already.
+    });
+    await admin.close();
+    const client = createClient({
+      url: cfg.url,
+      username: cfg.username,
+      password: cfg.password,
+      database: cfg.database,
+      request_timeout: 30_000,
+      clickhouse_settings: { date_time_input_format: 'best_effort' },
+    });
+    return { client, embedded: false, dataPath: '', close: () => client.close() };
+  }
+  const dataPath = path.join(cfg.dataDir, 'clickhouse');
+  fs.mkdirSync(dataPath, { recursive: true, mode: 0o700 });
+  // chdb is only loaded in embedded mode: a server deployment never needs it.
+  const { createChdbConnection } = await import('chdb/connection');
+  let connection;
+  try {
+    connection = createChdbConnection({ path: dataPath });
+  } catch (err) {
+    const msg = String((err as Error).message) + String((err as { cause?: Error }).cause?.message ?? '');
+    throw new StoreLockedError(
+      `cannot open the embedded ClickHouse at ${dataPath}: another process is probably using it (one process per data directory). ` +
+        'Stop that process, point DATA_DIR at another directory, or set CLICKHOUSE_URL to a ClickHouse server. ' +
+        `(${msg.slice(0, 200)})`,
+    );
+  }
+  // The embedded engine has one database per data directory ('default'); CLICKHOUSE_DATABASE applies to server mode.
+  // chdb types its Connection against @clickhouse/client-common; the client bundles an identical copy.
+  const client = createClient({ connection: connection as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'], clickhouse_settings: { date_time_input_format: 'best_effort' } });
+  return { client, embedded: true, dataPath, close: () => client.close() };
+}

@@ -1,0 +1,83 @@
+/**
+ * Numbered migrations: schemas/NNN_name.sql, applied in order, each recorded
+ * in `schema_migrations`, so running them again is a no-op. Templates like
+ * {{RETENTION_DAYS}} are filled from validated config (integers only).
+ * Retention is applied on every start, so changing RETENTION_DAYS changes the
+ * table's TTL without a new migration file.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ClickHouseClient } from '@clickhouse/client';
+
+export const SCHEMA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schemas');
+
+export interface MigrationVars {
+  RETENTION_DAYS: number;
+  AGGREGATE_RETENTION_MONTHS: number;
+}
+
+export interface Migration {
+  version: number;
+  name: string;
+  statements: string[];
+}
+
+export function loadMigrations(vars: MigrationVars, dir = SCHEMA_DIR): Migration[] {
+  const files = fs.readdirSync(dir).filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f)).sort();
+  return files.map((file) => {
+    const text = fs.readFileSync(path.join(dir, file), 'utf8').replace(/\{\{([A-Z_]+)\}\}/g, (_, k: string) => {
+      const v = (vars as unknown as Record<string, number>)[k];
+      if (!Number.isInteger(v)) throw new Error(`${file}: unknown template variable {{${k}}}`);
+      return String(v);
+    });
+    return { version: Number(file.slice(0, 3)), name: file.replace(/\.sql$/, ''), statements: splitStatements(text) };
+  });
+}
+
+/** Splits on semicolons that end a line, after removing `--` comment lines. */
+export function splitStatements(sql: string): string[] {
+  return sql
+    .split('\n')
+    .filter((l) => !l.trim().startsWith('--'))
+    .join('\n')
+    .split(/;\s*(?:\n|$)/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export async function migrate(client: ClickHouseClient, vars: MigrationVars, log?: { info: (o: object, m: string) => void }): Promise<number> {
+  await client.command({
+    query: `CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied_at DateTime DEFAULT now())
+            ENGINE = ReplacingMergeTree ORDER BY version`,
+  });
+  const rs = await client.query({ query: 'SELECT version FROM schema_migrations FINAL', format: 'JSONEachRow' });
+  const done = new Set((await rs.json<{ version: number }>()).map((r) => Number(r.version)));
+  let applied = 0;
+  for (const m of loadMigrations(vars)) {
+    if (done.has(m.version)) continue;
+    for (const statement of m.statements) await client.command({ query: statement });
+    await client.insert({ table: 'schema_migrations', values: [{ version: m.version, name: m.name }], format: 'JSONEachRow' });
+    log?.info({ migration: m.name }, 'applied migration');
+    applied++;
+  }
+  await applyRetention(client, vars);
+  return applied;
+}
+
+/** Brings the events TTL in line with RETENTION_DAYS when the config changed. */
+export async function applyRetention(client: ClickHouseClient, vars: MigrationVars): Promise<void> {
+  const rs = await client.query({
+    query: "SELECT create_table_query FROM system.tables WHERE database = currentDatabase() AND name = 'events'",
+    format: 'JSONEachRow',
+  });
+  const [row] = await rs.json<{ create_table_query: string }>();
+  if (!row) return;
+  const want = `toIntervalDay(${vars.RETENTION_DAYS})`;
+  if (!row.create_table_query.includes(want)) {
+    await client.command({
+      query: `ALTER TABLE events MODIFY TTL toDateTime(ts) + INTERVAL ${vars.RETENTION_DAYS} DAY`,
+      clickhouse_settings: { materialize_ttl_after_modify: 0 },
+    });
+  }
+}
