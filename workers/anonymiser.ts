@@ -12,7 +12,7 @@ import { createMetricsRouter } from '../src/observe/metrics-router.js';
 import { createQueryRouter } from '../src/query/router.js';
 import { resolveTokens } from '../src/query/tokens.js';
 import { openStore } from '../src/store/client.js';
-import { migrate } from '../src/store/migrate.js';
+import { migrate, migrationVars } from '../src/store/migrate.js';
 import { createHttpServer, listen } from '../src/app/collector.js';
 import { isEntry } from '../src/app/entry.js';
 import { onShutdown } from '../src/app/shutdown.js';
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const metrics = createMetrics({ defaultMetrics: true });
   try {
     const store = await openStore(config.store);
-    await migrate(store.client, { RETENTION_DAYS: config.store.retentionDays, AGGREGATE_RETENTION_MONTHS: config.store.aggregateRetentionMonths }, log);
+    if (config.store.migrateOnStart) await migrate(store.client, migrationVars(config.store), log);
     const worker = await startWorker(config, { log, metrics, store });
     let server: import('node:http').Server | undefined;
     if (config.http.workerPort > 0) {

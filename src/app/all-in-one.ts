@@ -12,7 +12,7 @@ import { createMetricsRouter } from '../observe/metrics-router.js';
 import { createQueryRouter } from '../query/router.js';
 import { resolveTokens, type Tokens } from '../query/tokens.js';
 import { openStore, type Store } from '../store/client.js';
-import { migrate } from '../store/migrate.js';
+import { migrate, migrationVars } from '../store/migrate.js';
 import { startCollector, type Collector } from './collector.js';
 import { isEntry } from './entry.js';
 import { onShutdown } from './shutdown.js';
@@ -32,7 +32,7 @@ export async function startAllInOne(config: Config, log: Logger, opts: { lockMs?
   const metrics = createMetrics({ defaultMetrics: true });
   const store = await openStore(config.store);
   try {
-    await migrate(store.client, { RETENTION_DAYS: config.store.retentionDays, AGGREGATE_RETENTION_MONTHS: config.store.aggregateRetentionMonths }, log);
+    await migrate(store.client, migrationVars(config.store), log);
     const tokens = resolveTokens(config.auth, config.store.dataDir, !config.production);
     const worker = await startWorker(config, { log, metrics, store, lockMs: opts.lockMs, maxBackoffMs: opts.maxBackoffMs });
     const collector = await startCollector(config, {

@@ -81,8 +81,8 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
       queueName: config.redis.queueName,
       prefix: config.redis.prefix,
       concurrency: config.worker.concurrency,
-      lockMs: opts.lockMs,
-      maxBackoffMs: opts.maxBackoffMs,
+      lockMs: opts.lockMs ?? config.queue.lockMs,
+      maxBackoffMs: opts.maxBackoffMs ?? config.queue.maxBackoffMs,
     },
     processor,
   );

@@ -82,8 +82,11 @@ const envSchema = z.object({
   INSERT_FLUSH_MS: intIn(10, 60_000, 1000),
   WORKER_CONCURRENCY: intIn(1, 10_000, 64),
   JOB_ATTEMPTS: intIn(1, 100, 8),
+  JOB_LOCK_MS: intIn(500, 600_000, 30_000),
+  RETRY_MAX_BACKOFF_MS: intIn(100, 3_600_000, 30_000),
   DLQ_RETENTION_DAYS: intIn(1, 365, 14),
   SHUTDOWN_GRACE_MS: intIn(100, 600_000, 15_000),
+  MIGRATE_ON_START: boolFlag(true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -110,6 +113,8 @@ export interface Config {
     readonly dataDir: string;
     readonly retentionDays: number;
     readonly aggregateRetentionMonths: number;
+    /** Apply schemas/ at start (off where the ingest user may not run DDL). */
+    readonly migrateOnStart: boolean;
   };
   readonly sites: Readonly<Record<string, readonly string[]>>;
   readonly anonymise: {
@@ -126,6 +131,9 @@ export interface Config {
     readonly groupCommitMs: number;
     readonly groupCommitMaxEvents: number;
     readonly attempts: number;
+    /** How long a worker holds a job before another may take it over (a killed worker's jobs return after this). */
+    readonly lockMs: number;
+    readonly maxBackoffMs: number;
     readonly dlqRetentionDays: number;
   };
   readonly worker: { readonly batchRows: number; readonly flushMs: number; readonly concurrency: number };
@@ -179,6 +187,7 @@ export function loadConfig(env: Env = process.env): Config {
       dataDir,
       retentionDays: e.RETENTION_DAYS,
       aggregateRetentionMonths: e.AGGREGATE_RETENTION_MONTHS,
+      migrateOnStart: e.MIGRATE_ON_START,
     },
     sites: e.SITES,
     anonymise: { ipv4Prefix: e.IPV4_PREFIX, ipv6Prefix: e.IPV6_PREFIX, queryAllowlist: e.QUERY_ALLOWLIST },
@@ -191,6 +200,8 @@ export function loadConfig(env: Env = process.env): Config {
       groupCommitMs: e.GROUP_COMMIT_MS,
       groupCommitMaxEvents: e.GROUP_COMMIT_MAX_EVENTS,
       attempts: e.JOB_ATTEMPTS,
+      lockMs: e.JOB_LOCK_MS,
+      maxBackoffMs: e.RETRY_MAX_BACKOFF_MS,
       dlqRetentionDays: e.DLQ_RETENTION_DAYS,
     },
     worker: { batchRows: e.INSERT_BATCH_ROWS, flushMs: e.INSERT_FLUSH_MS, concurrency: e.WORKER_CONCURRENCY },

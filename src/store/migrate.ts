@@ -17,6 +17,10 @@ export interface MigrationVars {
   AGGREGATE_RETENTION_MONTHS: number;
 }
 
+export function migrationVars(store: { retentionDays: number; aggregateRetentionMonths: number }): MigrationVars {
+  return { RETENTION_DAYS: store.retentionDays, AGGREGATE_RETENTION_MONTHS: store.aggregateRetentionMonths };
+}
+
 export interface Migration {
   version: number;
   name: string;

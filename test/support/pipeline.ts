@@ -1,0 +1,133 @@
+/**
+ * A real pipeline for integration tests: the all-in-one process (collector +
+ * worker + embedded ClickHouse) on real Redis, isolated by a fresh queue
+ * prefix and a fresh data directory, with logs captured for canary scans.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../../src/config/config.js';
+import { createLogger } from '../../src/observe/logger.js';
+import { startAllInOne, type AllInOne } from '../../src/app/all-in-one.js';
+import { randomId } from './builders.js';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export interface TestPipeline {
+  app: AllInOne;
+  url: string;
+  prefix: string;
+  dataDir: string;
+  logs: string[];
+  post(body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  rows<T = Record<string, unknown>>(sql: string, params?: Record<string, unknown>): Promise<T[]>;
+  waitForCount(sql: string, want: number, timeoutMs?: number): Promise<number>;
+  redisDump(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export function tempDir(tag: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `anon-${tag}-`));
+}
+
+/** Every key under a prefix with its whole value, as text (for canary scans). */
+export async function dumpRedis(redis: Redis, prefix: string): Promise<string> {
+  const out: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    for (const k of keys) {
+      const type = await redis.type(k);
+      let v: unknown;
+      if (type === 'string') v = await redis.get(k);
+      else if (type === 'hash') v = await redis.hgetall(k);
+      else if (type === 'list') v = await redis.lrange(k, 0, -1);
+      else if (type === 'set') v = await redis.smembers(k);
+      else if (type === 'zset') v = await redis.zrange(k, 0, -1, 'WITHSCORES');
+      else if (type === 'stream') v = await redis.xrange(k, '-', '+');
+      out.push(`${k} ${type} ${JSON.stringify(v)}`);
+    }
+  } while (cursor !== '0');
+  return out.join('\n');
+}
+
+export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+export async function startTestPipeline(env: Record<string, string> = {}): Promise<TestPipeline> {
+  const dataDir = tempDir('pipeline');
+  const prefix = `t${randomId(10).replace(/[^A-Za-z0-9]/g, 'x')}`;
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    QUEUE_PREFIX: prefix,
+    REDIS_URL,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    INSERT_FLUSH_MS: '100',
+    GROUP_COMMIT_MS: '1',
+    ...env,
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(String(chunk));
+      cb();
+    },
+  });
+  const app = await startAllInOne(config, createLogger(config.logLevel, 'test', sink), { lockMs: 2000, maxBackoffMs: 1000 });
+  const redis = new Redis(REDIS_URL);
+  const url = app.collector.url;
+  const tp: TestPipeline = {
+    app,
+    url,
+    prefix,
+    dataDir,
+    logs,
+    async post(body, headers = {}) {
+      const res = await fetch(`${url}/collect`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'text/plain', 'User-Agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36', ...headers },
+        body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
+      });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {}
+      return { status: res.status, body: parsed, headers: res.headers };
+    },
+    async rows(sql, params) {
+      const rs = await app.store.client.query({ query: sql, query_params: params, format: 'JSONEachRow' });
+      return rs.json();
+    },
+    async waitForCount(sql, want, timeoutMs = 20_000) {
+      const until = Date.now() + timeoutMs;
+      let n = -1;
+      while (Date.now() < until) {
+        const [r] = await tp.rows<{ n: string | number }>(sql);
+        n = Number(r?.n ?? 0);
+        if (n >= want) return n;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return n;
+    },
+    redisDump: () => dumpRedis(redis, prefix),
+    async close() {
+      await app.close();
+      await deleteKeys(redis, prefix);
+      redis.disconnect();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return tp;
+}

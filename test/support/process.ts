@@ -1,0 +1,50 @@
+/** Runs an entry point as a real child process (tsx), waits for its health URL, keeps its output. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface Proc {
+  child: ChildProcess;
+  output: string[];
+  baseUrl: string;
+  stop(signal: NodeJS.Signals): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+export async function startProcess(entry: string, env: Record<string, string>, healthUrl: string, timeoutMs = 60_000): Promise<Proc> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry)], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  child.stdout!.on('data', (d) => output.push(String(d)));
+  child.stderr!.on('data', (d) => output.push(String(d)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${entry} exited with ${child.exitCode}:\n${output.join('')}`);
+    try {
+      const res = await fetch(healthUrl);
+      if (res.ok) break;
+    } catch {}
+    if (Date.now() > until) {
+      child.kill('SIGKILL');
+      throw new Error(`${entry} did not become healthy within ${timeoutMs} ms:\n${output.join('')}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    child,
+    output,
+    baseUrl: new URL(healthUrl).origin,
+    exited,
+    async stop(signal) {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
