@@ -9,7 +9,7 @@ import { startCollector, type Collector } from '../src/app/collector.js';
 import { createLogger } from '../src/observe/logger.js';
 import { createMetrics } from '../src/observe/metrics.js';
 import { batch, EventBuilder } from './support/builders.js';
-import { tempDir } from './support/pipeline.js';
+import { tempDir } from './support/tmp.js';
 import { freePort, OwnRedis } from './support/redis-server.js';
 
 let redis: OwnRedis;

@@ -74,6 +74,7 @@ const envSchema = z.object({
   HONOR_DNT: boolFlag(true),
   RETENTION_DAYS: intIn(1, 3650, 180),
   AGGREGATE_RETENTION_MONTHS: intIn(1, 120, 25),
+  K_ANONYMITY: intIn(2, 1000, 5),
   QUEUE_HIGH_WATER: intIn(1, 10_000_000, 20_000),
   QUEUE_LAG_READY_MS: intIn(100, 86_400_000, 60_000),
   GROUP_COMMIT_MS: intIn(0, 1000, 2),
@@ -113,6 +114,8 @@ export interface Config {
     readonly dataDir: string;
     readonly retentionDays: number;
     readonly aggregateRetentionMonths: number;
+    /** Analyst views suppress groups with fewer distinct visitors than this. */
+    readonly kAnonymity: number;
     /** Apply schemas/ at start (off where the ingest user may not run DDL). */
     readonly migrateOnStart: boolean;
   };
@@ -187,6 +190,7 @@ export function loadConfig(env: Env = process.env): Config {
       dataDir,
       retentionDays: e.RETENTION_DAYS,
       aggregateRetentionMonths: e.AGGREGATE_RETENTION_MONTHS,
+      kAnonymity: e.K_ANONYMITY,
       migrateOnStart: e.MIGRATE_ON_START,
     },
     sites: e.SITES,

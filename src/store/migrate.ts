@@ -15,10 +15,11 @@ export const SCHEMA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.ur
 export interface MigrationVars {
   RETENTION_DAYS: number;
   AGGREGATE_RETENTION_MONTHS: number;
+  K_ANONYMITY: number;
 }
 
-export function migrationVars(store: { retentionDays: number; aggregateRetentionMonths: number }): MigrationVars {
-  return { RETENTION_DAYS: store.retentionDays, AGGREGATE_RETENTION_MONTHS: store.aggregateRetentionMonths };
+export function migrationVars(store: { retentionDays: number; aggregateRetentionMonths: number; kAnonymity: number }): MigrationVars {
+  return { RETENTION_DAYS: store.retentionDays, AGGREGATE_RETENTION_MONTHS: store.aggregateRetentionMonths, K_ANONYMITY: store.kAnonymity };
 }
 
 export interface Migration {
@@ -27,16 +28,26 @@ export interface Migration {
   statements: string[];
 }
 
+function render(file: string, vars: MigrationVars): string {
+  return fs.readFileSync(file, 'utf8').replace(/\{\{([A-Z_]+)\}\}/g, (_, k: string) => {
+    const v = (vars as unknown as Record<string, number>)[k];
+    if (!Number.isInteger(v)) throw new Error(`${path.basename(file)}: unknown template variable {{${k}}}`);
+    return String(v);
+  });
+}
+
 export function loadMigrations(vars: MigrationVars, dir = SCHEMA_DIR): Migration[] {
   const files = fs.readdirSync(dir).filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f)).sort();
-  return files.map((file) => {
-    const text = fs.readFileSync(path.join(dir, file), 'utf8').replace(/\{\{([A-Z_]+)\}\}/g, (_, k: string) => {
-      const v = (vars as unknown as Record<string, number>)[k];
-      if (!Number.isInteger(v)) throw new Error(`${file}: unknown template variable {{${k}}}`);
-      return String(v);
-    });
-    return { version: Number(file.slice(0, 3)), name: file.replace(/\.sql$/, ''), statements: splitStatements(text) };
-  });
+  return files.map((file) => ({
+    version: Number(file.slice(0, 3)),
+    name: file.replace(/\.sql$/, ''),
+    statements: splitStatements(render(path.join(dir, file), vars)),
+  }));
+}
+
+/** The analyst views (schemas/views.sql): CREATE OR REPLACE, so K_ANONYMITY changes apply at start. */
+export function loadViews(vars: MigrationVars, dir = SCHEMA_DIR): string[] {
+  return splitStatements(render(path.join(dir, 'views.sql'), vars));
 }
 
 /** Splits on semicolons that end a line, after removing `--` comment lines. */
@@ -66,6 +77,7 @@ export async function migrate(client: ClickHouseClient, vars: MigrationVars, log
     applied++;
   }
   await applyRetention(client, vars);
+  for (const statement of loadViews(vars)) await client.command({ query: statement });
   return applied;
 }
 

@@ -4,14 +4,15 @@
  * prefix and a fresh data directory, with logs captured for canary scans.
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/observe/logger.js';
 import { startAllInOne, type AllInOne } from '../../src/app/all-in-one.js';
 import { randomId } from './builders.js';
+import { tempDir } from './tmp.js';
+
+export { tempDir };
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -26,10 +27,6 @@ export interface TestPipeline {
   waitForCount(sql: string, want: number, timeoutMs?: number): Promise<number>;
   redisDump(): Promise<string>;
   close(): Promise<void>;
-}
-
-export function tempDir(tag: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `anon-${tag}-`));
 }
 
 /** Every key under a prefix with its whole value, as text (for canary scans). */

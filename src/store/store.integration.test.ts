@@ -1,0 +1,112 @@
+/**
+ * Migrations, retention and the analyst views on the real embedded
+ * ClickHouse, seeded with anonymised rows.
+ */
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { perVisitor, row, formatTs } from '../../test/support/rows.js';
+import { tempDir } from '../../test/support/tmp.js';
+import { openStore, StoreLockedError, type Store } from './client.js';
+import { EventInserter } from './inserter.js';
+import { applyRetention, migrate, type MigrationVars } from './migrate.js';
+
+const dir = tempDir('store');
+let store: Store;
+const vars: MigrationVars = { RETENTION_DAYS: 180, AGGREGATE_RETENTION_MONTHS: 25, K_ANONYMITY: 5 };
+const today = new Date().toISOString().slice(0, 10);
+const period = `site='shop', date_from='${today}', date_to='${today}'`;
+
+async function rows<T>(sql: string): Promise<T[]> {
+  const rs = await store.client.query({ query: sql, format: 'JSONEachRow' });
+  return rs.json<T>();
+}
+
+beforeAll(async () => {
+  store = await openStore({ dataDir: dir, url: undefined, database: 'analytics', username: undefined, password: undefined, retentionDays: 180, aggregateRetentionMonths: 25, kAnonymity: 5, migrateOnStart: true });
+  expect(await migrate(store.client, vars)).toBeGreaterThanOrEqual(2);
+  const ins = new EventInserter(store.client, { batchRows: 100_000, flushMs: 10 });
+  await ins.add(
+    [
+      // 6 visitors on /p/a: page views, engagement, clicks in the top-left region.
+      ...perVisitor(6, 100, () => ({ path: '/p/a' })),
+      ...perVisitor(6, 100, (_v, i) => ({ path: '/p/a', type: 'engagement', visible_ms: 10_000 + i * 1000, scroll_depth: 50 + i * 5 })),
+      ...perVisitor(6, 100, () => ({ path: '/p/a', type: 'click', page_x: 100, page_y: 120, click_selector: 'main>button.add', click_label: 'add-to-cart' })),
+      // 4 visitors (k-1) on /p/rare and 3 on /p/rare2: each alone is suppressed; together they make 'other'.
+      ...perVisitor(4, 200, () => ({ path: '/p/rare' })),
+      ...perVisitor(3, 300, () => ({ path: '/p/rare2' })),
+      // 2 visitors click elsewhere on /p/a: a cell below k never shows.
+      ...perVisitor(2, 400, () => ({ path: '/p/a', type: 'click', page_x: 1300, page_y: 2000, click_selector: 'footer>a.secret' })),
+    ],
+    'seed',
+  );
+});
+
+afterAll(async () => {
+  await store?.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('migrations', () => {
+  it('are recorded and idempotent', async () => {
+    expect(await migrate(store.client, vars)).toBe(0);
+    const done = await rows<{ name: string }>('SELECT name FROM schema_migrations FINAL ORDER BY version');
+    expect(done.map((r) => r.name)).toEqual(expect.arrayContaining(['001_events', '002_aggregates']));
+  });
+
+  it('refuse a second process on the same data directory with a clear error', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', `import('./src/store/client.ts').then(m => m.openStore({ dataDir: ${JSON.stringify(dir)} })).then(() => process.exit(0), e => { console.error(e.name + ': ' + e.message); process.exit(3) })`], { encoding: 'utf8' });
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/StoreLockedError: cannot open the embedded ClickHouse .* another process/);
+    expect(StoreLockedError.name).toBe('StoreLockedError');
+  });
+});
+
+describe('analyst views suppress groups below k', () => {
+  it('v_pages folds small pages into other, and never shows a k-1 group', async () => {
+    const pages = await rows<{ page: string; visitors: string; pageviews: string; median_visible_ms: number }>(`SELECT * FROM v_pages(${period})`);
+    const byPage = Object.fromEntries(pages.map((p) => [p.page, p]));
+    expect(Number(byPage['/p/a']!.visitors)).toBe(8);
+    expect(Number(byPage['/p/a']!.pageviews)).toBe(6);
+    expect(byPage['/p/a']!.median_visible_ms).toBeGreaterThanOrEqual(12_000);
+    expect(byPage['/p/a']!.median_visible_ms).toBeLessThanOrEqual(13_000);
+    expect(Number(byPage.other!.visitors)).toBe(7);
+    expect(byPage['/p/rare']).toBeUndefined();
+    expect(byPage['/p/rare2']).toBeUndefined();
+  });
+
+  it('v_heatmap shows the hot cell and hides a cell of 2 visitors', async () => {
+    const cells = await rows<{ viewport: string; cell_x: number; cell_y: number; clicks: string }>(`SELECT * FROM v_heatmap(${period}, page='/p/a')`);
+    // 64-bit integers arrive as numbers from the embedded engine and as strings from a server.
+    expect(cells.map((c) => ({ ...c, clicks: Number(c.clicks), visitors: Number((c as { visitors: unknown }).visitors) }))).toEqual([
+      { viewport: 'desktop', cell_x: 3, cell_y: 4, clicks: 6, visitors: 6 },
+    ]);
+  });
+
+  it('v_click_targets folds the rare selector away', async () => {
+    const t = await rows<{ target: string; label: string }>(`SELECT target, label FROM v_click_targets(${period}, page='/p/a')`);
+    expect(t).toEqual([{ target: 'main>button.add', label: 'add-to-cart' }]);
+  });
+
+  it('v_summary counts visitors and bounces', async () => {
+    const [s] = await rows<{ pageviews: string; visitors: string; bounce_rate: number }>(`SELECT * FROM v_summary(${period})`);
+    expect(Number(s!.pageviews)).toBe(13);
+    expect(Number(s!.visitors)).toBe(15);
+    expect(s!.bounce_rate).toBe(1);
+  });
+});
+
+describe('retention', () => {
+  it('follows RETENTION_DAYS and expires old rows', async () => {
+    const ins = new EventInserter(store.client, { batchRows: 1000, flushMs: 10 });
+    await ins.add([row({ path: '/old', ts: formatTs(Date.now() - 10 * 86_400_000) })], 'old');
+    expect(Number((await rows<{ n: string }>("SELECT count() n FROM events WHERE path = '/old'"))[0]!.n)).toBe(1);
+    await applyRetention(store.client, { ...vars, RETENTION_DAYS: 5 });
+    const [t] = await rows<{ q: string }>("SELECT create_table_query q FROM system.tables WHERE name = 'events' AND database = currentDatabase()");
+    expect(t!.q).toContain('toIntervalDay(5)');
+    await store.client.command({ query: 'ALTER TABLE events MATERIALIZE TTL', clickhouse_settings: { mutations_sync: '2' } });
+    expect(Number((await rows<{ n: string }>("SELECT count() n FROM events WHERE path = '/old'"))[0]!.n)).toBe(0);
+    expect(Number((await rows<{ n: string }>("SELECT count() n FROM events WHERE path = '/p/a'"))[0]!.n)).toBeGreaterThan(0);
+    await applyRetention(store.client, vars);
+  });
+});
