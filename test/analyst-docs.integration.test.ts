@@ -1,0 +1,136 @@
+/**
+ * Runs every example query of docs/analysts.md against the embedded
+ * ClickHouse on seeded data and checks its result — including that groups of
+ * k-1 visitors never show.
+ */
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore, type Store } from '../src/store/client.js';
+import { EventInserter } from '../src/store/inserter.js';
+import { migrate } from '../src/store/migrate.js';
+import type { EventRow } from '../src/anonymise/types.js';
+import { formatTs, perVisitor } from './support/rows.js';
+import { tempDir } from './support/tmp.js';
+
+const PRODUCT = '/products/usb-c-65w';
+const dir = tempDir('docs');
+let store: Store;
+
+function examples(): { view: string; sql: string }[] {
+  const md = fs.readFileSync(new URL('../docs/analysts.md', import.meta.url), 'utf8');
+  return [...md.matchAll(/```sql\n-- view: (v_\w+)\n([\s\S]*?)```/g)].map((m) => ({ view: m[1]!, sql: m[2]!.trim() }));
+}
+
+function seed(): EventRow[] {
+  const t0 = Date.now() - 60_000;
+  const mobile = { device_type: 'mobile', browser: 'Mobile Safari', os: 'iOS', viewport_w: 390, viewport_h: 800 };
+  return [
+    // 8 mobile visitors: product page from a Google campaign, engage, click "add to cart", then the cart.
+    ...perVisitor(8, 1000, (_v, i) => ({ ...mobile, path: PRODUCT, ts: formatTs(t0), referrer_host: i < 6 ? 'www.google.com' : '', utm_campaign: i < 6 ? 'winter' : '' })),
+    ...perVisitor(8, 1000, (_v, i) => ({ ...mobile, path: PRODUCT, ts: formatTs(t0 + 1000), type: 'engagement', visible_ms: 20_000 + i * 1000, scroll_depth: 40 + i * 5 })),
+    ...perVisitor(8, 1000, () => ({ ...mobile, path: PRODUCT, ts: formatTs(t0 + 2000), type: 'click', page_x: 100, page_y: 300, click_selector: 'main>button.add', click_label: 'add-to-cart' })),
+    ...perVisitor(6, 1000, () => ({ ...mobile, path: '/cart', ts: formatTs(t0 + 3000), type: 'custom', custom_name: 'checkout_start' })),
+    ...perVisitor(8, 1000, () => ({ ...mobile, path: '/cart', ts: formatTs(t0 + 4000) })),
+    // 6 desktop visitors who see only the home page (bounces).
+    ...perVisitor(6, 2000, () => ({ path: '/', ts: formatTs(t0) })),
+    // Small groups (k-1 = 4 visitors or fewer) that must never show.
+    ...perVisitor(3, 3000, () => ({ path: '/about', ts: formatTs(t0), referrer_host: 'tiny.example', device_type: 'tablet', browser: 'Rare', os: 'RareOS' })),
+    ...perVisitor(2, 1000, () => ({ ...mobile, path: PRODUCT, ts: formatTs(t0 + 5000), type: 'click', page_x: 350, page_y: 3000, click_selector: 'footer>a.rare' })),
+    ...perVisitor(4, 1000, () => ({ ...mobile, path: '/cart', ts: formatTs(t0 + 6000), type: 'custom', custom_name: 'rare_event' })),
+  ];
+}
+
+beforeAll(async () => {
+  store = await openStore({ dataDir: dir, url: undefined, database: 'analytics', username: undefined, password: undefined, retentionDays: 180, aggregateRetentionMonths: 25, kAnonymity: 5, migrateOnStart: true });
+  await migrate(store.client, { RETENTION_DAYS: 180, AGGREGATE_RETENTION_MONTHS: 25, K_ANONYMITY: 5 });
+  await new EventInserter(store.client, { batchRows: 100_000, flushMs: 10 }).add(seed(), 'seed');
+});
+afterAll(async () => {
+  await store?.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+type Row = Record<string, string | number>;
+const n = (v: unknown) => Number(v);
+
+/** What each documented example must return on the seed. */
+const checks: Record<string, (rows: Row[], sql: string) => void> = {
+  v_summary: (r) => {
+    expect(r).toHaveLength(1);
+    expect(n(r[0]!.pageviews)).toBe(25);
+    expect(n(r[0]!.visitors)).toBe(17);
+    expect(r[0]!.bounce_rate).toBeCloseTo(9 / 17, 2);
+  },
+  v_daily: (r) => {
+    expect(r.length).toBeGreaterThanOrEqual(1);
+    expect(r.reduce((s, x) => s + n(x.pageviews), 0)).toBe(25);
+  },
+  v_pages: (r, sql) => {
+    if (sql.includes(`page = '${PRODUCT}'`)) {
+      expect(r).toHaveLength(1);
+      expect(n(r[0]!.median_visible_ms)).toBeGreaterThanOrEqual(23_000);
+      expect(n(r[0]!.median_visible_ms)).toBeLessThanOrEqual(24_500);
+      expect(n(r[0]!.median_scroll_depth)).toBeGreaterThanOrEqual(55);
+      return;
+    }
+    const pages = r.map((x) => x.page);
+    expect(pages).toEqual(expect.arrayContaining([PRODUCT, '/cart', '/']));
+    expect(pages).not.toContain('/about');
+    expect(n(r.find((x) => x.page === PRODUCT)!.pageviews)).toBe(8);
+  },
+  v_scroll_depth: (r) => {
+    // 8 page views spread over 40..75 %: each 10 % bucket has at most 2 visitors, so all are hidden.
+    expect(r).toEqual([]);
+  },
+  v_heatmap: (r) => {
+    expect(r[0]).toMatchObject({ cell_x: 12, cell_y: 38 });
+    expect(n(r[0]!.clicks)).toBe(8);
+    expect(r).toHaveLength(1);
+  },
+  v_click_targets: (r) => {
+    expect(r.map((x) => [x.target, x.label])).toEqual([['main>button.add', 'add-to-cart']]);
+  },
+  v_devices: (r) => {
+    expect(r.map((x) => x.device_type).sort()).toEqual(['desktop', 'mobile']);
+    expect(r.map((x) => x.browser)).not.toContain('Rare');
+  },
+  v_page_devices: (r) => {
+    expect(r.map((x) => [x.device_type, n(x.pageviews)])).toEqual([['mobile', 8]]);
+  },
+  v_sources: (r) => {
+    const google = r.find((x) => x.referrer_host === 'www.google.com');
+    expect(google).toMatchObject({ utm_campaign: 'winter' });
+    expect(n(google!.visitors)).toBe(6);
+    expect(r.map((x) => x.referrer_host)).not.toContain('tiny.example');
+  },
+  v_custom_events: (r) => {
+    expect(r.map((x) => [x.name, n(x.events)])).toEqual([['checkout_start', 6]]);
+  },
+  v_entry_exit: (r) => {
+    const by = Object.fromEntries(r.map((x) => [x.page, x]));
+    expect(n(by[PRODUCT]!.entries)).toBe(8);
+    expect(n(by['/cart']!.exits)).toBe(8);
+    expect(n(by['/']!.bounces)).toBe(6);
+    expect(by['/about']).toBeUndefined();
+  },
+  v_transitions: (r) => {
+    expect(r.map((x) => [x.from_page, x.to_page, n(x.transitions)])).toEqual([[PRODUCT, '/cart', 8]]);
+  },
+};
+
+describe('docs/analysts.md examples', () => {
+  const list = examples();
+  it('documents every analyst view', async () => {
+    const rs = await store.client.query({ query: "SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'v\\_%' ORDER BY name", format: 'JSONEachRow' });
+    const views = (await rs.json<{ name: string }>()).map((v) => v.name);
+    expect(views.length).toBeGreaterThanOrEqual(12);
+    expect(new Set(list.map((e) => e.view))).toEqual(new Set(views));
+  });
+
+  it.each(list.map((e, i) => [i, e.view, e.sql] as const))('example %i (%s) returns the documented result', async (_i, view, sql) => {
+    const rs = await store.client.query({ query: sql, format: 'JSONEachRow', clickhouse_settings: { readonly: '1' } });
+    const rows = await rs.json<Row>();
+    checks[view]!(rows, sql);
+    expect(JSON.stringify(rows)).not.toMatch(/\/about|tiny\.example|rare_event|footer>a\.rare|RareOS/);
+  });
+});
