@@ -9,6 +9,7 @@ import { createTrackerRouter } from '../collect/static.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { createMetrics, type Metrics } from '../observe/metrics.js';
 import { createMetricsRouter } from '../observe/metrics-router.js';
+import { createDashboardRouter } from '../query/dashboard.js';
 import { createQueryRouter } from '../query/router.js';
 import { resolveTokens, type Tokens } from '../query/tokens.js';
 import { openStore, type Store } from '../store/client.js';
@@ -38,7 +39,12 @@ export async function startAllInOne(config: Config, log: Logger, opts: { lockMs?
     const collector = await startCollector(config, {
       log,
       metrics,
-      routers: [createTrackerRouter({ demo: true }), createQueryRouter({ client: store.client, tokens, log }), createMetricsRouter(metrics)],
+      routers: [
+        createTrackerRouter({ demo: true }),
+        createQueryRouter({ client: store.client, tokens, log }),
+        createDashboardRouter(),
+        createMetricsRouter(metrics),
+      ],
       readiness: [
         {
           name: 'store',
@@ -77,6 +83,7 @@ export function banner(p: AllInOne): string {
     `  tracker script  ${u}/t.js`,
     `  demo storefront ${u}/demo/`,
     `  health          ${u}/healthz  ${u}/readyz  ${u}/metrics`,
+    `  dashboard       ${u}/dashboard  (analyst token below)`,
     `  query           POST ${u}/query  (or: npm run query -- "SELECT count() FROM events")`,
   ];
   if (p.tokens.generated || !p.config.auth.analystToken) {

@@ -1,0 +1,21 @@
+/**
+ * GET /dashboard: a read-only page (plain HTML, SVG, no CDN) that reads the
+ * analyst views through POST /query with the analyst token the user types.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { type Router } from 'express';
+
+const DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'dashboard');
+
+export function createDashboardRouter(): Router {
+  const router = express.Router();
+  router.use('/dashboard', (_req, res, next) => {
+    // The token lives in this tab only; no third-party content may load.
+    res.set('Content-Security-Policy', "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:");
+    res.set('Referrer-Policy', 'no-referrer');
+    next();
+  });
+  router.use('/dashboard', express.static(DIR, { index: 'index.html' }));
+  return router;
+}

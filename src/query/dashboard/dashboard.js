@@ -1,0 +1,153 @@
+// The read-only dashboard. Every number comes from the analyst views through
+// POST /query with the analyst token; nothing here can read raw events.
+(function () {
+  'use strict';
+  var $ = function (id) { return document.getElementById(id); };
+  var token = sessionStorage.getItem('anon_analyst_token') || '';
+  var state = { site: 'demo', from: '', to: '', page: '' };
+
+  function iso(d) { return d.toISOString().slice(0, 10); }
+  function q(s) { return "'" + String(s).replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'"; }
+  function params(extra) {
+    var p = 'site = ' + q(state.site) + ', date_from = ' + q(state.from) + ', date_to = ' + q(state.to);
+    return extra ? p + ', page = ' + q(state.page) : p;
+  }
+  function query(sql) {
+    return fetch('/query?format=JSONEachRow', { method: 'POST', headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'text/plain' }, body: sql })
+      .then(function (res) {
+        return res.text().then(function (text) {
+          if (res.status === 401) { showLogin('The token was not accepted.'); throw new Error('unauthorised'); }
+          if (!res.ok) throw new Error(JSON.parse(text).error || res.statusText);
+          return text.split('\n').filter(Boolean).map(function (l) { return JSON.parse(l); });
+        });
+      });
+  }
+  function el(tag, text, attrs) {
+    var e = document.createElement(tag);
+    if (text !== undefined) e.textContent = String(text);
+    for (var k in attrs || {}) e.setAttribute(k, attrs[k]);
+    return e;
+  }
+  function svg(tag, attrs) {
+    var e = document.createElementNS('http://www.w3.org/2000/svg', tag);
+    for (var k in attrs) e.setAttribute(k, attrs[k]);
+    return e;
+  }
+  function ms(v) { return (Number(v) / 1000).toFixed(1) + ' s'; }
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+
+  function showLogin(msg) {
+    $('login').hidden = false; $('app').hidden = true;
+    $('login-error').textContent = msg || '';
+  }
+
+  function bars(svgNode, items, label) {
+    clear(svgNode);
+    var w = 320, h = 160, max = Math.max.apply(null, items.map(function (i) { return i.value; }).concat([1]));
+    var bw = items.length ? (w - 20) / items.length : 0;
+    items.forEach(function (it, i) {
+      var bh = Math.round((h - 30) * it.value / max);
+      var r = svg('rect', { x: 10 + i * bw, y: h - 20 - bh, width: Math.max(1, bw - 4), height: bh, fill: '#4c6ef5' });
+      r.appendChild(svg('title', {})).textContent = it.label + ': ' + it.value + ' ' + label;
+      svgNode.appendChild(r);
+      var t = svg('text', { x: 10 + i * bw, y: h - 6, 'font-size': 10 });
+      t.textContent = it.label;
+      svgNode.appendChild(t);
+    });
+  }
+
+  function heatmap(cells) {
+    var node = $('heatmap');
+    clear(node);
+    var size = 10, rows = 1;
+    cells.forEach(function (c) { rows = Math.max(rows, Number(c.cell_y) + 1); });
+    node.setAttribute('height', String(Math.max(60, rows * size)));
+    var max = Math.max.apply(null, cells.map(function (c) { return Number(c.clicks); }).concat([1]));
+    cells.forEach(function (c) {
+      var heat = Number(c.clicks) / max;
+      var r = svg('rect', {
+        x: Number(c.cell_x) * size, y: Number(c.cell_y) * size, width: size, height: size,
+        fill: 'rgb(' + Math.round(255 * heat) + ',' + Math.round(80 * (1 - heat)) + ',' + Math.round(255 * (1 - heat)) + ')',
+        'fill-opacity': (0.25 + 0.75 * heat).toFixed(2),
+        'class': 'cell', 'data-x': c.cell_x, 'data-y': c.cell_y, 'data-clicks': c.clicks
+      });
+      r.appendChild(svg('title', {})).textContent = c.clicks + ' clicks';
+      node.appendChild(r);
+    });
+  }
+
+  function loadPage(page) {
+    state.page = page;
+    $('page-detail').hidden = false;
+    $('page-name').textContent = page;
+    var vp = $('viewport').value;
+    return Promise.all([
+      query('SELECT depth, views FROM v_scroll_depth(' + params(true) + ')'),
+      query('SELECT device_type, pageviews, visitors FROM v_page_devices(' + params(true) + ')'),
+      query('SELECT cell_x, cell_y, clicks FROM v_heatmap(' + params(true) + ') WHERE viewport = ' + q(vp)),
+      query('SELECT target, label, clicks FROM v_click_targets(' + params(true) + ') LIMIT 20'),
+      query('SELECT median_visible_ms, p75_visible_ms FROM v_pages(' + params(false) + ') WHERE page = ' + q(page))
+    ]).then(function (r) {
+      bars($('scroll-chart'), r[0].map(function (x) { return { label: x.depth + '%', value: Number(x.views) }; }), 'views');
+      var v = r[4][0] || { median_visible_ms: 0, p75_visible_ms: 0 };
+      bars($('visible-chart'), [{ label: 'median', value: Number(v.median_visible_ms) / 1000 }, { label: 'p75', value: Number(v.p75_visible_ms) / 1000 }], 's');
+      var dev = $('devices').tBodies[0]; clear(dev);
+      r[1].forEach(function (d) { var tr = el('tr'); tr.append(el('td', d.device_type), el('td', d.pageviews), el('td', d.visitors + ' visitors')); dev.append(tr); });
+      heatmap(r[2]);
+      var tb = $('targets').tBodies[0]; clear(tb);
+      r[3].forEach(function (t) { var tr = el('tr'); tr.append(el('td', t.target), el('td', t.label), el('td', t.clicks)); tb.append(tr); });
+      $('status').textContent = 'page ' + page + ' loaded';
+      document.body.setAttribute('data-ready', 'page');
+    });
+  }
+
+  function load() {
+    $('status').textContent = 'loading…';
+    document.body.removeAttribute('data-ready');
+    return Promise.all([
+      query('SELECT pageviews, visitors, bounce_rate FROM v_summary(' + params(false) + ')'),
+      query('SELECT page, pageviews, visitors, median_visible_ms, p75_visible_ms, median_scroll_depth FROM v_pages(' + params(false) + ') LIMIT 50')
+    ]).then(function (r) {
+      $('login').hidden = true; $('app').hidden = false;
+      var s = r[0][0] || { pageviews: 0, visitors: 0, bounce_rate: 0 };
+      var sum = $('summary'); clear(sum);
+      [['page views', s.pageviews], ['visitors', s.visitors], ['bounce rate', Math.round(Number(s.bounce_rate) * 100) + '%']].forEach(function (c) {
+        var d = el('div', undefined, { 'class': 'card' }); d.append(el('b', c[1]), el('span', c[0])); sum.append(d);
+      });
+      var tb = $('pages').tBodies[0]; clear(tb);
+      r[1].forEach(function (p) {
+        var tr = el('tr', undefined, { 'data-page': p.page });
+        tr.append(el('td', p.page), el('td', p.pageviews), el('td', p.visitors), el('td', ms(p.median_visible_ms)), el('td', ms(p.p75_visible_ms)), el('td', p.median_scroll_depth + '%'));
+        if (p.page !== 'other') tr.addEventListener('click', function () { loadPage(p.page); });
+        tb.append(tr);
+      });
+      $('status').textContent = r[1].length ? '' : 'No page has at least k visitors in this period.';
+      document.body.setAttribute('data-ready', 'overview');
+      if (state.page) return loadPage(state.page);
+    }).catch(function (e) { if (e.message !== 'unauthorised') $('status').textContent = 'Error: ' + e.message; });
+  }
+
+  var today = new Date();
+  $('to').value = iso(today);
+  $('from').value = iso(new Date(today.getTime() - 29 * 86400000));
+  var search = new URLSearchParams(location.search);
+  if (search.get('site')) $('site').value = search.get('site');
+  if (search.get('page')) state.page = search.get('page');
+
+  $('filters').addEventListener('submit', function (e) {
+    e.preventDefault();
+    state.site = $('site').value; state.from = $('from').value; state.to = $('to').value;
+    load();
+  });
+  $('login-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    token = $('token').value.trim();
+    sessionStorage.setItem('anon_analyst_token', token);
+    state.site = $('site').value; state.from = $('from').value; state.to = $('to').value;
+    load();
+  });
+  $('viewport').addEventListener('change', function () { if (state.page) loadPage(state.page); });
+
+  state.site = $('site').value; state.from = $('from').value; state.to = $('to').value;
+  if (token) load(); else showLogin();
+})();
