@@ -9,7 +9,9 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mixedBatch, randomId } from './support/builders.js';
-import { deleteKeys, REDIS_URL, tempDir } from './support/pipeline.js';
+import { REDIS_URL } from './support/pipeline.js';
+import { deleteKeys } from './support/redis-keys.js';
+import { tempDir } from './support/tmp.js';
 import { freePort } from './support/redis-server.js';
 import { startProcess, type Proc } from './support/process.js';
 

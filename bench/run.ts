@@ -1,0 +1,258 @@
+/**
+ * `npm run bench`: the throughput benchmark (see bench/README.md).
+ *
+ * Runs, in one go and on one machine: the collector floor (a bare node:http
+ * server that reads and JSON-parses the same bodies), the CPU floor (the
+ * anonymisation steps alone, one core), the pipeline (all-in-one on the
+ * embedded ClickHouse by default) under 20-event and 1-event requests, and
+ * the storage floor (a direct batched insert of the same anonymised rows).
+ * Every pipeline run checks rows in ClickHouse = events accepted.
+ *
+ * Environment: BENCH_SECONDS (pipeline phase, default 60), BENCH_FLOOR_SECONDS
+ * (default 10), BENCH_CONNECTIONS (default 32), BENCH_MODE=all-in-one|split
+ * (split = separate collector and BENCH_WORKERS worker processes),
+ * CLICKHOUSE_URL (server mode), REDIS_URL.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { randomId } from '../test/support/builders.js';
+import { freePort } from '../test/support/redis-server.js';
+import { startProcess, type Proc } from '../test/support/process.js';
+import { tempDir } from '../test/support/tmp.js';
+import { deleteKeys } from '../test/support/redis-keys.js';
+import { bodyPool, loadTest, type LoadResult } from './load.js';
+import { anonymiseFloor, storageFloor } from './floors.js';
+import { markdownTable, type BenchResult } from './report.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
+const FLOOR_SECONDS = Number(process.env.BENCH_FLOOR_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const MODE = process.env.BENCH_MODE === 'split' ? 'split' : 'all-in-one';
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const SITE = 'bench';
+const HOST = 'shop.bench';
+
+function progress(line: string): void {
+  process.stderr.write(`\r\x1b[K${line}`);
+}
+
+function peakRssMb(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+interface Pipeline {
+  url: string;
+  queryUrl: string;
+  procs: Proc[];
+  adminToken: () => string;
+  stop(): Promise<void>;
+}
+
+async function startPipeline(dataDir: string, prefix: string): Promise<Pipeline> {
+  const port = await freePort();
+  const env: Record<string, string> = {
+    REDIS_URL,
+    DATA_DIR: dataDir,
+    QUEUE_PREFIX: prefix,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    TRUST_PROXY: 'loopback',
+    SITES: JSON.stringify({ [SITE]: [HOST] }),
+    LOG_LEVEL: 'warn',
+    QUEUE_HIGH_WATER: '1000000',
+    ...(process.env.CLICKHOUSE_URL ? { CLICKHOUSE_URL: process.env.CLICKHOUSE_URL } : {}),
+  };
+  const url = `http://127.0.0.1:${port}`;
+  const tokens = () => (JSON.parse(fs.readFileSync(path.join(dataDir, 'tokens.json'), 'utf8')) as { admin: string }).admin;
+  if (MODE === 'all-in-one') {
+    const p = await startProcess('src/app/all-in-one.ts', env, `${url}/healthz`, 120_000);
+    return { url, queryUrl: url, procs: [p], adminToken: tokens, stop: async () => void (await p.stop('SIGTERM')) };
+  }
+  const collector = await startProcess('src/app/collector-main.ts', env, `${url}/healthz`, 120_000);
+  const workers: Proc[] = [];
+  let queryUrl = url;
+  for (let i = 0; i < WORKERS; i++) {
+    const wp = await freePort();
+    // In embedded mode only one process may own the data directory: extra workers need CLICKHOUSE_URL.
+    if (i > 0 && !process.env.CLICKHOUSE_URL) throw new Error('BENCH_WORKERS > 1 needs CLICKHOUSE_URL (one process per embedded data directory)');
+    workers.push(await startProcess('workers/anonymiser.ts', { ...env, WORKER_PORT: String(wp) }, `http://127.0.0.1:${wp}/healthz`, 120_000));
+    if (i === 0) queryUrl = `http://127.0.0.1:${wp}`;
+  }
+  return {
+    url,
+    queryUrl,
+    procs: [collector, ...workers],
+    adminToken: tokens,
+    async stop() {
+      await collector.stop('SIGTERM');
+      for (const w of workers) await w.stop('SIGTERM');
+    },
+  };
+}
+
+async function countRows(p: Pipeline): Promise<{ n: number; u: number }> {
+  const res = await fetch(`${p.queryUrl}/query`, { method: 'POST', headers: { Authorization: `Bearer ${p.adminToken()}` }, body: 'SELECT count() AS n, uniqExact(event_id) AS u FROM events' });
+  if (!res.ok) throw new Error(`count query failed: ${res.status} ${await res.text()}`);
+  const r = JSON.parse((await res.text()).trim()) as { n: string; u: string };
+  return { n: Number(r.n), u: Number(r.u) };
+}
+
+async function queueWaiting(url: string): Promise<number> {
+  try {
+    const r = (await (await fetch(`${url}/readyz`)).json()) as { checks?: { queue?: { waiting?: number } } };
+    return r.checks?.queue?.waiting ?? 0;
+  } catch {
+    return -1;
+  }
+}
+
+/** One pipeline run: load for `seconds`, then wait until every accepted event is a row. */
+async function pipelineRun(label: string, eventsPerRequest: number, seconds: number, rate?: number) {
+  const dataDir = tempDir('bench');
+  const prefix = `bench${randomId(6).replace(/[^A-Za-z0-9]/g, 'x')}`;
+  const p = await startPipeline(dataDir, prefix);
+  const depth: { t: number; waiting: number }[] = [];
+  const t0 = Date.now();
+  const sampler = setInterval(async () => depth.push({ t: Date.now() - t0, waiting: await queueWaiting(p.url) }), 1000);
+  let load: LoadResult;
+  try {
+    load = await loadTest({
+      url: `${p.url}/collect`,
+      bodies: bodyPool(SITE, HOST, eventsPerRequest, 400),
+      seconds,
+      connections: CONNECTIONS,
+      rate,
+      onTick: (s) => progress(`${label}: ${s.elapsed.toFixed(0)}/${seconds}s  ${Math.round(s.rps)} req/s  ${Math.round(s.rps * eventsPerRequest)} events/s accepted`),
+    });
+    const accepted = load.accepted * eventsPerRequest;
+    // End to end: until the last accepted event is visible in ClickHouse.
+    let rows = { n: 0, u: 0 };
+    const deadline = Date.now() + 600_000;
+    while (Date.now() < deadline) {
+      rows = await countRows(p);
+      progress(`${label}: draining  ${rows.n}/${accepted} rows visible`);
+      if (rows.n >= accepted) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const e2eSeconds = (Date.now() - t0) / 1000;
+    await new Promise((r) => setTimeout(r, 1500));
+    rows = await countRows(p);
+    clearInterval(sampler);
+    const rss = p.procs.map((proc, i) => ({ process: i === 0 ? (MODE === 'all-in-one' ? 'all-in-one' : 'collector') : `worker${i}`, peakRssMb: peakRssMb(proc.child.pid) }));
+    progress('');
+    return {
+      label,
+      eventsPerRequest,
+      requestsPerSecond: load.rps,
+      acceptedEventsPerSecond: load.rps * eventsPerRequest,
+      latencyP50Ms: load.p50,
+      latencyP99Ms: load.p99,
+      non2xx: load.non2xx,
+      errors: load.errors,
+      acceptedEvents: accepted,
+      rowsInClickHouse: rows.n,
+      distinctEventIds: rows.u,
+      noLossNoDuplicates: rows.n === accepted && rows.u === accepted,
+      endToEndEventsPerSecond: accepted / e2eSeconds,
+      drainLagSeconds: e2eSeconds - load.seconds,
+      queueDepth: depth,
+      rss,
+    };
+  } finally {
+    clearInterval(sampler);
+    await p.stop();
+    const redis = new Redis(REDIS_URL);
+    await deleteKeys(redis, prefix);
+    redis.disconnect();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function collectorFloor(eventsPerRequest: number): Promise<LoadResult> {
+  const port = await freePort();
+  const floor = await startProcess('bench/http-floor.ts', { PORT: String(port) }, `http://127.0.0.1:${port}/healthz`);
+  try {
+    return await loadTest({
+      url: `http://127.0.0.1:${port}/collect`,
+      bodies: bodyPool(SITE, HOST, eventsPerRequest, 400),
+      seconds: FLOOR_SECONDS,
+      connections: CONNECTIONS,
+      onTick: (s) => progress(`collector floor (${eventsPerRequest} ev/req): ${Math.round(s.rps)} req/s`),
+    });
+  } finally {
+    await floor.stop('SIGTERM');
+    progress('');
+  }
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  console.error(`bench: mode ${MODE}${MODE === 'split' ? ` (${WORKERS} worker(s))` : ''}, ${process.env.CLICKHOUSE_URL ? 'ClickHouse server' : 'embedded ClickHouse'}, ${SECONDS}s pipeline phases, ${CONNECTIONS} connections`);
+  const floorHttp20 = await collectorFloor(20);
+  const floorHttp1 = await collectorFloor(1);
+  progress('CPU floor: anonymisation steps alone…');
+  const cpu = await anonymiseFloor(FLOOR_SECONDS);
+  progress('');
+  const main20 = await pipelineRun('pipeline, 20 events/request', 20, SECONDS);
+  const half = await pipelineRun('pipeline at half load (latency)', 20, Math.min(30, SECONDS), Math.max(1, Math.round(main20.requestsPerSecond / 2)));
+  const one = await pipelineRun('pipeline, 1 event/request', 1, Math.min(30, SECONDS));
+  progress('storage floor: direct batched insert…');
+  const storage = await storageFloor(200_000);
+  progress('');
+  const result: BenchResult = {
+    startedAt: started.toISOString(),
+    machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+    mode: MODE,
+    floors: {
+      collectorRps20: floorHttp20.rps,
+      collectorRps1: floorHttp1.rps,
+      anonymiseEventsPerSecondWarm: cpu.warm,
+      anonymiseEventsPerSecondCold: cpu.cold,
+      anonymiseMicrosPerEventWarm: 1e6 / cpu.warm,
+      anonymiseMicrosPerEventCold: 1e6 / cpu.cold,
+      storageRowsPerSecond: storage.rowsPerSecond,
+    },
+    runs: [main20, half, one],
+    ratios: {
+      collectorVsFloor20: main20.requestsPerSecond / floorHttp20.rps,
+      collectorVsFloor1: one.requestsPerSecond / floorHttp1.rps,
+      endToEndVsStorageFloor: main20.endToEndEventsPerSecond / storage.rowsPerSecond,
+    },
+    targets: {
+      endToEnd60k: main20.endToEndEventsPerSecond >= 60_000 && main20.noLossNoDuplicates,
+      collector50pctOfFloor: main20.requestsPerSecond / floorHttp20.rps >= 0.5,
+      anonymise150k: cpu.warm >= 150_000,
+      p99at25msHalfLoad: half.latencyP99Ms <= 25,
+      rssUnder300mb: [main20, half, one].every((r) => r.rss.every((x) => x.peakRssMb <= 300)),
+      oneEvent8kRps: one.requestsPerSecond >= 8000,
+    },
+  };
+  const dir = path.join(ROOT, 'bench/results');
+  fs.mkdirSync(dir, { recursive: true });
+  const stamp = started.toISOString().replace(/[:.]/g, '-');
+  fs.writeFileSync(path.join(dir, `${stamp}.json`), JSON.stringify(result, null, 2));
+  const md = markdownTable(result);
+  fs.writeFileSync(path.join(dir, 'latest.md'), md);
+  console.log(md);
+  console.log(`results: bench/results/${stamp}.json and bench/results/latest.md`);
+  const lossless = result.runs.every((r) => r.noLossNoDuplicates);
+  if (!lossless) {
+    console.error('bench: rows in ClickHouse differ from events accepted');
+    process.exitCode = 1;
+  }
+}
+
+main().catch((err) => {
+  console.error(`\nbench failed: ${(err as Error).stack ?? err}`);
+  process.exit(1);
+});
