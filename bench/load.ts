@@ -24,7 +24,7 @@ export interface PoolEntry {
 export function bodyPool(site: string, host: string, eventsPerRequest: number, size: number): PoolEntry[] {
   const pool: PoolEntry[] = [];
   for (let i = 0; i < size; i++) {
-    const ip = i % 4 === 3 ? `2001:db8:${(i * 7) % 65535 .toString(16)}::${(i % 200) + 1}` : `198.51.${i % 250}.${(i * 13) % 250 + 1}`;
+    const ip = i % 4 === 3 ? `2001:db8:${((i * 7) % 65535).toString(16)}::${(i % 200) + 1}` : `198.51.${i % 250}.${(i * 13) % 250 + 1}`;
     pool.push({
       body: JSON.stringify(mixedBatch(eventsPerRequest, site, host)),
       headers: { 'content-type': 'text/plain', 'user-agent': UAS[i % UAS.length]!, 'x-forwarded-for': ip, 'accept-language': i % 3 ? 'en-US,en;q=0.9' : 'de-DE,de;q=0.8' },
@@ -63,16 +63,16 @@ export async function loadTest(opts: {
     requests: [
       {
         method: 'POST',
-        setupRequest: (req: Record<string, unknown>) => {
+        setupRequest: (req: autocannon.Request) => {
           const e = opts.bodies[n++ % opts.bodies.length]!;
-          return { ...req, method: 'POST', body: e.body, headers: e.headers };
+          return { ...req, method: 'POST' as const, body: e.body, headers: e.headers };
         },
         onResponse: (status: number) => {
           if (status === 202) accepted++;
         },
       },
     ],
-  } as autocannon.Options);
+  } as unknown as autocannon.Options);
   const tick = setInterval(() => {
     const elapsed = (Date.now() - t0) / 1000;
     opts.onTick?.({ elapsed, rps: accepted / Math.max(elapsed, 0.001) });

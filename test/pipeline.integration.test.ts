@@ -188,7 +188,7 @@ describe('health and query endpoints', () => {
       expect(r.status, sql).toBe(400);
       expect(((await r.json()) as { error: string }).error).toMatch(/readonly|read only|Cannot/i);
     }
-    expect(Number((await p.rows<{ n: string }>("SELECT count() n FROM system.tables WHERE name = 'events'"))[0]!.n)).toBe(1);
+    expect(Number((await p.rows<{ n: string }>("SELECT count() n FROM system.tables WHERE database = currentDatabase() AND name = 'events'"))[0]!.n)).toBe(1);
   });
 
   it('limits analysts to the analyst views and needs a token', async () => {

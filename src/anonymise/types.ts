@@ -74,7 +74,7 @@ export interface EventRow {
 }
 
 /** Why an event or a request produced no row. Counted, never stored. */
-export type DropReason = 'bot' | 'consent' | 'invalid_url' | 'host_mismatch';
+export type DropReason = 'bot' | 'consent' | 'invalid_url' | 'host_mismatch' | 'invalid_custom';
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; reason: DropReason };
 

@@ -73,7 +73,7 @@ describe('validateBatch', () => {
     ['selector too long', EventBuilder.click().with({ click: { selector: 'a'.repeat(513), x: 0, y: 0, page_x: 0, page_y: 0 } }).build(), /longer than 512/],
     ['engagement depth 101', EventBuilder.engagement().with({ engagement: { visible_ms: 1, scroll_depth: 101 } }).build(), /scroll_depth/],
     ['custom bad name', EventBuilder.custom().with({ custom: { name: '1bad name' } }).build(), /custom.name/],
-    ['custom nested prop', EventBuilder.custom().with({ custom: { name: 'x', props: { a: { b: 1 } } } }).build(), /custom.props.a: must be a string/],
+    ['custom nested prop', EventBuilder.custom().with({ custom: { name: 'x', props: { a: { b: 1 } as unknown as string } } }).build(), /custom.props.a: must be a string/],
     ['custom constructor key', EventBuilder.custom().with({ custom: { name: 'x', props: { constructor: 'x' } } }).build(), /key "constructor" is not allowed/],
     [
       'custom too many props',

@@ -14,7 +14,7 @@ import { roleFor, type Tokens } from './tokens.js';
 const FORMAT = /^[A-Za-z][A-Za-z0-9]{1,40}$/;
 const MAX_SQL = 64 * 1024;
 
-export function createQueryRouter(deps: { client: ClickHouseClient; tokens: Tokens; log: Logger; maxExecutionSeconds?: number }): Router {
+export function createQueryRouter(deps: { client: ClickHouseClient; tokens: Tokens; log: Logger }): Router {
   const router = express.Router();
   router.post('/query', express.text({ type: () => true, limit: MAX_SQL }), async (req, res) => {
     const role = roleFor(req.headers.authorization, deps.tokens);
@@ -39,9 +39,12 @@ export function createQueryRouter(deps: { client: ClickHouseClient; tokens: Toke
       const rs = await deps.client.query({
         query: sql,
         format: format as 'JSONEachRow',
-        clickhouse_settings: { readonly: '1', max_execution_time: deps.maxExecutionSeconds ?? 60 },
+        // readonly=1 also forbids changing any other setting in the same query (so no max_execution_time here;
+        // the ClickHouse server's analyst profile sets it in server mode).
+        clickhouse_settings: { readonly: '1' },
       });
-      res.status(200).type(format.startsWith('JSON') ? 'application/x-ndjson' : 'text/plain').send(await rs.text());
+      const type = /EachRow|Lines/.test(format) ? 'application/x-ndjson' : format.startsWith('JSON') ? 'application/json' : 'text/plain';
+      res.status(200).type(type).send(await rs.text());
     } catch (err) {
       if (err instanceof QueryDenied) {
         res.status(403).json({ error: err.message });

@@ -76,9 +76,9 @@ describe('analyst views suppress groups below k', () => {
   });
 
   it('v_heatmap shows the hot cell and hides a cell of 2 visitors', async () => {
-    const cells = await rows<{ viewport: string; cell_x: number; cell_y: number; clicks: string }>(`SELECT * FROM v_heatmap(${period}, page='/p/a')`);
+    const cells = await rows<{ viewport: string; cell_x: number; cell_y: number; clicks: string; visitors: string }>(`SELECT * FROM v_heatmap(${period}, page='/p/a')`);
     // 64-bit integers arrive as numbers from the embedded engine and as strings from a server.
-    expect(cells.map((c) => ({ ...c, clicks: Number(c.clicks), visitors: Number((c as { visitors: unknown }).visitors) }))).toEqual([
+    expect(cells.map((c) => ({ ...c, clicks: Number(c.clicks), visitors: Number(c.visitors) }))).toEqual([
       { viewport: 'desktop', cell_x: 3, cell_y: 4, clicks: 6, visitors: 6 },
     ]);
   });

@@ -1,0 +1,69 @@
+/**
+ * Clicks (DESIGN §3 item 6): a selector path built only from tag names, ids
+ * and classes that do not look like personal data or random tokens, plus the
+ * developer-set label. No text, no attribute values. Element fractions are
+ * rounded to 0.01 and page positions bucketed to 10 px.
+ */
+import type { ClickData } from '../collect/wire-types.js';
+import { scrubValue } from './url.js';
+
+const MAX_STEPS = 12;
+const MAX_SELECTOR = 256;
+const MAX_NAME = 32;
+const TAG = /^[a-zA-Z][a-zA-Z0-9-]{0,31}/;
+const NAME_TOKEN = /([#.])(-?[A-Za-z_][A-Za-z0-9_-]*)/g;
+const LABEL = /^[a-z0-9_-]{1,64}$/;
+
+/** An id or class that carries no personal data and is not a generated token. */
+function safeName(name: string): boolean {
+  if (name.length > MAX_NAME) return false;
+  if (/\d{4,}/.test(name)) return false;
+  if (/^[0-9a-f]{8,}$/i.test(name.replace(/[-_]/g, ''))) return false;
+  return scrubValue(name, MAX_NAME) === name;
+}
+
+export function sanitiseSelector(raw: string): string {
+  const steps = raw.slice(0, 512).split('>');
+  const out: string[] = [];
+  for (const stepRaw of steps.slice(-MAX_STEPS)) {
+    const step = stepRaw.trim();
+    const tag = TAG.exec(step)?.[0]?.toLowerCase() ?? '';
+    let s = tag;
+    for (const m of step.matchAll(NAME_TOKEN)) if (safeName(m[2]!)) s += m[1]! + m[2]!;
+    if (s !== '') out.push(s);
+  }
+  let sel = out.join('>');
+  while (sel.length > MAX_SELECTOR && out.length > 1) {
+    out.shift();
+    sel = out.join('>');
+  }
+  return sel.slice(0, MAX_SELECTOR);
+}
+
+export function sanitiseLabel(raw: string | undefined): string {
+  if (!raw) return '';
+  const l = raw.slice(0, 64).toLowerCase();
+  return LABEL.test(l) && scrubValue(l, 64) === l ? l : '';
+}
+
+const clamp = (v: number, lo: number, hi: number) => (v < lo ? lo : v > hi ? hi : v);
+
+export interface CleanClick {
+  selector: string;
+  label: string;
+  x: number;
+  y: number;
+  page_x: number;
+  page_y: number;
+}
+
+export function sanitiseClick(c: ClickData): CleanClick {
+  return {
+    selector: sanitiseSelector(c.selector),
+    label: sanitiseLabel(c.label),
+    x: Math.round(clamp(c.x, 0, 1) * 100) / 100,
+    y: Math.round(clamp(c.y, 0, 1) * 100) / 100,
+    page_x: Math.floor(clamp(c.page_x, 0, 100_000) / 10) * 10,
+    page_y: Math.floor(clamp(c.page_y, 0, 100_000) / 10) * 10,
+  };
+}

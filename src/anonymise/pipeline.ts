@@ -1,0 +1,172 @@
+/**
+ * The anonymiser, as a table of contents. Per request:
+ *   1. parse the client address (strict) and truncate it      ip.ts
+ *   2. hash the visitor id under the day's salt               ids.ts
+ *   3. generalise the user agent, drop bots                   device.ts
+ *   4. language, viewport buckets                              language.ts, viewport.ts
+ * Per event:
+ *   5. scrub the URL and referrer, check the page host        url.ts
+ *   6. hash page-view and event ids                            ids.ts
+ *   7. sanitise click / engagement / custom data               click.ts, custom.ts
+ *   8. shape the row                                           (below)
+ * Pure: the salt and the parser cache are passed in, no clock, no I/O.
+ */
+import type { WireEvent } from '../collect/wire-types.js';
+import { sanitiseClick } from './click.js';
+import { sanitiseCustom } from './custom.js';
+import type { DeviceParser } from './device.js';
+import { eventId, pageviewId, visitorId } from './ids.js';
+import { parseStrictIp, truncateParsed, UNKNOWN_IP, checkPrefixes } from './ip.js';
+import { primaryLanguage } from './language.js';
+import type { AnonymiseConfig, CollectedRequest, DropReason, EventRow } from './types.js';
+import { hostAllowed, scrubReferrer, scrubUrl } from './url.js';
+import { bucketHeight, bucketWidth } from './viewport.js';
+
+export interface AnonymiseDeps {
+  config: AnonymiseConfig;
+  device: DeviceParser;
+}
+
+export interface AnonymisedRequest {
+  rows: EventRow[];
+  dropped: Partial<Record<DropReason, number>>;
+  /** 1 when the client address was refused and stored as unknown. */
+  unknownIp: number;
+}
+
+/** 'YYYY-MM-DD hh:mm:ss.sss' in UTC, as ClickHouse DateTime64(3) reads it. */
+export function formatTimestamp(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
+}
+
+function count(dropped: AnonymisedRequest['dropped'], reason: DropReason, n = 1): void {
+  dropped[reason] = (dropped[reason] ?? 0) + n;
+}
+
+export function anonymiseRequest(req: CollectedRequest, salt: Buffer, deps: AnonymiseDeps): AnonymisedRequest {
+  const { ctx, events } = req;
+  const { config } = deps;
+  const dropped: AnonymisedRequest['dropped'] = {};
+
+  // 3. Bots first: nothing of theirs is hashed or kept.
+  const device = deps.device.parse(ctx.userAgent);
+  if (!device.ok) {
+    count(dropped, device.reason, events.length);
+    return { rows: [], dropped, unknownIp: 0 };
+  }
+
+  // 1. Address: strictly parsed, truncated; a refused one is unknown (and counted).
+  checkPrefixes(config);
+  const addr = parseStrictIp(ctx.ip);
+  const ipPrefix = addr ? truncateParsed(addr, config) : UNKNOWN_IP;
+
+  // 2. The daily visitor id uses the full address and UA, which are then forgotten.
+  const visitor = visitorId(salt, ctx.site, ctx.ip, ctx.userAgent);
+
+  // 4. Request-level generalisations.
+  const language = primaryLanguage(ctx.acceptLanguage);
+  const ts = formatTimestamp(ctx.receivedAt);
+  const siteHosts = config.sites[ctx.site] ?? [];
+  const pageviewIds = new Map<string, string>();
+  const d = device.value;
+
+  const rows: EventRow[] = [];
+  for (const e of events) {
+    // 5. URL: scrubbed; the page must be on one of the site's hosts.
+    const url = scrubUrl(e.url, { allowlist: config.queryAllowlist });
+    if (!url) {
+      count(dropped, 'invalid_url');
+      continue;
+    }
+    if (!hostAllowed(url.host, siteHosts) && !hostAllowed(new URL(e.url).host, siteHosts)) {
+      count(dropped, 'host_mismatch');
+      continue;
+    }
+    const row = shapeRow(e, ctx.site, ts, url, siteHosts);
+    if (!row) {
+      count(dropped, 'invalid_custom');
+      continue;
+    }
+    // 6. Ids: no client-chosen value reaches ClickHouse.
+    let pv = pageviewIds.get(e.pageview_id);
+    if (pv === undefined) {
+      pv = pageviewId(salt, ctx.site, visitor, e.pageview_id);
+      pageviewIds.set(e.pageview_id, pv);
+    }
+    row.event_id = eventId(salt, ctx.site, e.pageview_id, e.id);
+    row.pageview_id = pv;
+    row.visitor_id = visitor;
+    row.ip_prefix = ipPrefix;
+    row.browser = d.browser;
+    row.browser_major = d.browser_major;
+    row.os = d.os;
+    row.os_major = d.os_major;
+    row.device_type = d.device_type;
+    row.device_vendor = d.device_vendor;
+    row.language = language;
+    rows.push(row);
+  }
+  return { rows, dropped, unknownIp: addr ? 0 : 1 };
+}
+
+/** 7–8. Type-specific data, sanitised, in a row whose other fields are filled by the caller. */
+function shapeRow(e: WireEvent, site: string, ts: string, url: NonNullable<ReturnType<typeof scrubUrl>>, siteHosts: readonly string[]): EventRow | null {
+  const ref = e.type === 'pageview' ? scrubReferrer(e.referrer, siteHosts) : { host: '', path: '' };
+  const row: EventRow = {
+    site,
+    ts,
+    type: e.type,
+    event_id: '',
+    pageview_id: '',
+    visitor_id: '',
+    host: url.host,
+    path: url.path,
+    query: url.query,
+    utm_source: url.utm.source,
+    utm_medium: url.utm.medium,
+    utm_campaign: url.utm.campaign,
+    utm_term: url.utm.term,
+    utm_content: url.utm.content,
+    referrer_host: ref.host,
+    referrer_path: ref.path,
+    ip_prefix: '',
+    browser: '',
+    browser_major: '',
+    os: '',
+    os_major: '',
+    device_type: '',
+    device_vendor: '',
+    language: '',
+    viewport_w: bucketWidth(e.viewport?.w),
+    viewport_h: bucketHeight(e.viewport?.h),
+    click_selector: '',
+    click_label: '',
+    click_x: 0,
+    click_y: 0,
+    page_x: 0,
+    page_y: 0,
+    visible_ms: 0,
+    scroll_depth: 0,
+    custom_name: '',
+    custom_props: {},
+  };
+  if (e.type === 'click' && e.click) {
+    const c = sanitiseClick(e.click);
+    row.click_selector = c.selector;
+    row.click_label = c.label;
+    row.click_x = c.x;
+    row.click_y = c.y;
+    row.page_x = c.page_x;
+    row.page_y = c.page_y;
+  } else if (e.type === 'engagement' && e.engagement) {
+    row.visible_ms = Math.round(Math.min(e.engagement.visible_ms, 86_400_000));
+    row.scroll_depth = Math.round(Math.min(100, Math.max(0, e.engagement.scroll_depth)));
+  } else if (e.type === 'custom' && e.custom) {
+    const c = sanitiseCustom(e.custom);
+    if (!c) return null;
+    row.custom_name = c.name;
+    row.custom_props = c.props;
+  }
+  return row;
+}

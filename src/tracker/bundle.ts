@@ -1,0 +1,26 @@
+/** Builds the tracker (src/tracker/tracker.ts) into one minified IIFE, once per process. */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+
+const ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), 'tracker.ts');
+
+export interface TrackerBundle {
+  code: string;
+  etag: string;
+  gzipBytes: number;
+}
+
+let cached: Promise<TrackerBundle> | undefined;
+
+export function buildTracker(): Promise<TrackerBundle> {
+  cached ??= (async () => {
+    const out = await build({ entryPoints: [ENTRY], bundle: true, minify: true, format: 'iife', write: false, target: 'es2018', legalComments: 'none' });
+    const code = out.outputFiles[0]!.text;
+    return { code, etag: createHash('sha256').update(code).digest('base64url').slice(0, 22), gzipBytes: gzipSync(code, { level: 9 }).length };
+  })();
+  cached.catch(() => (cached = undefined));
+  return cached;
+}
