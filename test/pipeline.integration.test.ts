@@ -183,12 +183,35 @@ describe('health and query endpoints', () => {
   });
 
   it('refuses writes, DDL and table functions even to the admin', async () => {
-    for (const sql of ['INSERT INTO events (site) VALUES (\'x\')', 'DROP TABLE events', 'CREATE TABLE x (a UInt8) ENGINE=Memory', "SELECT * FROM file('/etc/passwd')", 'SELECT 1 SETTINGS readonly=0']) {
+    const refused = [
+      'INSERT INTO events (site) VALUES (\'x\')',
+      'DROP TABLE events',
+      'CREATE TABLE x (a UInt8) ENGINE=Memory',
+      'SET readonly = 0',
+      "SELECT * FROM file('/etc/passwd')",
+      'SELECT 1 SETTINGS readonly=0',
+      // A SETTINGS clause in a subquery would override the outer readonly for that subquery.
+      "SELECT * FROM (SELECT * FROM file('/etc/passwd') SETTINGS readonly=0)",
+    ];
+    for (const sql of refused) {
       const r = await query(sql, p.app.tokens.admin);
       expect(r.status, sql).toBe(400);
-      expect(((await r.json()) as { error: string }).error).toMatch(/readonly|read only|Cannot/i);
+      expect(((await r.json()) as { error: string }).error, sql).toMatch(/readonly|only SELECT|SETTINGS clauses/i);
     }
+    // A trailing comment must not swallow the readonly clause.
+    const commented = await query('SELECT getSetting(\'readonly\') AS r -- trailing comment', p.app.tokens.admin);
+    expect(Number(JSON.parse((await commented.text()).trim()).r)).toBe(1);
     expect(Number((await p.rows<{ n: string }>("SELECT count() n FROM system.tables WHERE database = currentDatabase() AND name = 'events'"))[0]!.n)).toBe(1);
+  });
+
+  it('leaves the engine writable after read-only queries (readonly is scoped to the query)', async () => {
+    // The embedded connection once turned per-query settings into session-wide SETs: one analyst query made
+    // every later insert of the worker fail. Query, then ingest, then see the new rows.
+    expect((await query('SELECT count() AS n FROM events', p.app.tokens.admin)).status).toBe(200);
+    const before = Number((await p.rows<{ n: string }>('SELECT count() n FROM events'))[0]!.n);
+    const b = mixedBatch(4);
+    expect((await p.post(b)).status).toBe(202);
+    expect(await p.waitForCount('SELECT count() n FROM events', before + 4)).toBe(before + 4);
   });
 
   it('limits analysts to the analyst views and needs a token', async () => {

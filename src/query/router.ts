@@ -8,7 +8,7 @@
 import express, { type Router } from 'express';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '../observe/logger.js';
-import { analystViews, checkQuery, QueryDenied } from './guard.js';
+import { analystViews, checkQuery, QueryDenied, QueryRefused, readOnlySql } from './guard.js';
 import { roleFor, type Tokens } from './tokens.js';
 
 const FORMAT = /^[A-Za-z][A-Za-z0-9]{1,40}$/;
@@ -36,18 +36,18 @@ export function createQueryRouter(deps: { client: ClickHouseClient; tokens: Toke
     deps.log.info({ audit: 'query', role, sql: sql.slice(0, 2000), format }, 'query');
     try {
       await checkQuery(deps.client, sql, role, role === 'analyst' ? await analystViews(deps.client) : new Set());
-      const rs = await deps.client.query({
-        query: sql,
-        format: format as 'JSONEachRow',
-        // readonly=1 also forbids changing any other setting in the same query (so no max_execution_time here;
-        // the ClickHouse server's analyst profile sets it in server mode).
-        clickhouse_settings: { readonly: '1' },
-      });
+      // readonly=1 also forbids changing any other setting in the same query (so no max_execution_time here;
+      // the ClickHouse server's analyst profile sets it in server mode).
+      const rs = await deps.client.query({ query: readOnlySql(sql), format: format as 'JSONEachRow' });
       const type = /EachRow|Lines/.test(format) ? 'application/x-ndjson' : format.startsWith('JSON') ? 'application/json' : 'text/plain';
       res.status(200).type(type).send(await rs.text());
     } catch (err) {
       if (err instanceof QueryDenied) {
         res.status(403).json({ error: err.message });
+        return;
+      }
+      if (err instanceof QueryRefused) {
+        res.status(400).json({ error: err.message });
         return;
       }
       res.status(400).json({ error: (err as Error).message.slice(0, 1000) });

@@ -128,11 +128,12 @@ export class EventInserter {
       const t0 = now();
       try {
         await this.client.insert({
-          table: 'events',
+          // The token goes into the statement's own SETTINGS clause, not clickhouse_settings: the embedded
+          // connection turns those into session-wide `SET`s, and a token left on the session would silently
+          // deduplicate (drop) later, different inserts. The client appends ` FORMAT JSONCompactEachRow`.
+          table: `events (${EVENT_COLUMNS.join(', ')}) SETTINGS insert_deduplication_token = '${token}'`,
           values: b.rows,
-          columns: EVENT_COLUMNS as unknown as [string, ...string[]],
           format: 'JSONCompactEachRow',
-          clickhouse_settings: { insert_deduplication_token: token },
         });
         this.lastInsertAt = now();
         this.opts.onInsert?.({ rows: b.rows.length, ms: now() - t0 });
@@ -161,7 +162,11 @@ export class EventInserter {
 export async function existingEventIds(client: ClickHouseClient, site: string, ids: string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
   const rs = await client.query({
-    query: 'SELECT toString(event_id) AS id FROM events WHERE site = {site:String} AND event_id IN {ids:Array(UInt64)}',
+    // Ids travel as decimal strings (UInt64 does not fit a JS number); an Array(UInt64) parameter would arrive
+    // as quoted strings, which ClickHouse refuses to read as numbers.
+    query:
+      'SELECT toString(event_id) AS id FROM events WHERE site = {site:String} ' +
+      'AND event_id IN (SELECT arrayJoin(arrayMap(x -> toUInt64(x), {ids:Array(String)})))',
     query_params: { site, ids },
     format: 'JSONEachRow',
   });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { perVisitor, row, formatTs } from '../../test/support/rows.js';
 import { tempDir } from '../../test/support/tmp.js';
 import { openStore, StoreLockedError, type Store } from './client.js';
-import { EventInserter } from './inserter.js';
+import { EventInserter, existingEventIds } from './inserter.js';
 import { applyRetention, migrate, type MigrationVars } from './migrate.js';
 
 const dir = tempDir('store');
@@ -93,6 +93,31 @@ describe('analyst views suppress groups below k', () => {
     expect(Number(s!.pageviews)).toBe(13);
     expect(Number(s!.visitors)).toBe(15);
     expect(s!.bounce_rate).toBe(1);
+  });
+});
+
+describe('inserts', () => {
+  const count = async (path: string) => Number((await rows<{ n: string }>(`SELECT count() n FROM events WHERE path = '${path}'`))[0]!.n);
+
+  it('deduplicate a retried insert of the same job, and only that', async () => {
+    const ins = new EventInserter(store.client, { batchRows: 1000, flushMs: 10 });
+    const batch = [row({ path: '/dedup' }), row({ path: '/dedup' })];
+    await ins.add(batch, 'job-1');
+    await ins.add(batch, 'job-1'); // the same job again: a no-op in ClickHouse
+    expect(await count('/dedup')).toBe(2);
+    // Another job's rows must land: a token must never outlive its own insert.
+    await ins.add([row({ path: '/dedup' })], 'job-2');
+    await store.client.insert({ table: 'events', values: [row({ path: '/dedup' })], format: 'JSONEachRow' });
+    expect(await count('/dedup')).toBe(4);
+  });
+
+  it('find already stored event ids, including ids above 2^53', async () => {
+    const big = row({ path: '/ids', event_id: '18446744073709551615' });
+    const ins = new EventInserter(store.client, { batchRows: 1000, flushMs: 10 });
+    await ins.add([big], 'ids');
+    const found = await existingEventIds(store.client, 'shop', ['18446744073709551615', '9007199254740993', big.pageview_id]);
+    expect([...found]).toEqual(['18446744073709551615']);
+    expect(await existingEventIds(store.client, 'other-site', ['18446744073709551615'])).toEqual(new Set());
   });
 });
 
