@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mixedBatch, randomId } from './support/builders.js';
+import { BROWSER_UA, mixedBatch, randomId } from './support/builders.js';
 import { REDIS_URL } from './support/pipeline.js';
 import { deleteKeys } from './support/redis-keys.js';
 import { tempDir } from './support/tmp.js';
@@ -68,7 +68,7 @@ describe('worker killed with SIGKILL mid-batch', () => {
     worker = await startProcess('workers/anonymiser.ts', env, `${workerUrl}/healthz`);
     let acknowledged = 0;
     const send = async () => {
-      const res = await fetch(`${collector.baseUrl}/collect`, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: JSON.stringify(mixedBatch(10)) });
+      const res = await fetch(`${collector.baseUrl}/collect`, { method: 'POST', headers: { 'Content-Type': 'text/plain', 'User-Agent': BROWSER_UA }, body: JSON.stringify(mixedBatch(10)) });
       if (res.status === 202) acknowledged += ((await res.json()) as { accepted: number }).accepted;
     };
     // Load while the worker runs; kill it in the middle, while rows are buffered and inserts in flight;

@@ -46,7 +46,7 @@ async function main(): Promise<void> {
       for (const r of routers) app.use(r);
       server = createHttpServer(app);
       const url = await listen(server, config.http.workerPort, config.http.host);
-      log.info({ url }, 'worker HTTP (health, metrics' + (store.embedded ? ', query' : '') + ')');
+      log.info({ listen: url }, 'worker HTTP (health, metrics' + (store.embedded ? ', query' : '') + ')');
     }
     log.info({ embedded: store.embedded }, 'worker started');
     onShutdown(log, config.shutdownGraceMs, async () => {

@@ -28,7 +28,7 @@ async function main(): Promise<void> {
       metrics,
       routers: [createTrackerRouter({ demo: !config.production }), createMetricsRouter(metrics)],
     });
-    log.info({ url: collector.url }, 'collector listening');
+    log.info({ listen: collector.url }, 'collector listening');
     onShutdown(log, config.shutdownGraceMs, () => collector.close());
   } catch (err) {
     log.fatal({ err: { name: (err as Error).name, message: (err as Error).message } }, 'cannot start');

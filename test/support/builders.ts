@@ -2,6 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import type { WireEvent } from '../../src/collect/wire-types.js';
 
+/** A real browser's User-Agent: Node's or curl's own would be recognised as a bot and dropped. */
+export const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 export const randomId = (n = 16): string => randomBytes(n).toString('base64url').slice(0, n);
 
 export class EventBuilder {

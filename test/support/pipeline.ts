@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/observe/logger.js';
 import { startAllInOne, type AllInOne } from '../../src/app/all-in-one.js';
-import { randomId } from './builders.js';
+import { BROWSER_UA, randomId } from './builders.js';
 import { tempDir } from './tmp.js';
 import { deleteKeys, dumpRedis } from './redis-keys.js';
 
@@ -63,7 +63,7 @@ export async function startTestPipeline(env: Record<string, string> = {}): Promi
     async post(body, headers = {}) {
       const res = await fetch(`${url}/collect`, {
         method: 'POST',
-        headers: { 'Content-Type': 'text/plain', 'User-Agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36', ...headers },
+        headers: { 'Content-Type': 'text/plain', 'User-Agent': BROWSER_UA, ...headers },
         body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
       });
       const text = await res.text();
