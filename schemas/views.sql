@@ -5,8 +5,13 @@
 -- (and dropping 'other' too when it is itself below k). Distinct visitors are
 -- merged from uniq states, never summed, so 'other' is counted correctly.
 -- docs/analysts.md documents each view with an example query.
+--
+-- SQL SECURITY DEFINER: a view reads its aggregate tables with the rights of
+-- the user who created it (the migrating admin), so the analyst role needs
+-- SELECT on the v_* views only, never on agg_* or events (ClickHouse's
+-- default for views is INVOKER, which would demand grants on the tables).
 
-CREATE OR REPLACE VIEW v_summary AS
+CREATE OR REPLACE VIEW v_summary SQL SECURITY DEFINER AS
 SELECT pageviews, visitors, visitor_days, bounces, round(bounces / greatest(visitor_days, 1), 3) AS bounce_rate
 FROM
 (
@@ -23,7 +28,7 @@ CROSS JOIN
 ) AS b
 WHERE visitors >= {{K_ANONYMITY}};
 
-CREATE OR REPLACE VIEW v_daily AS
+CREATE OR REPLACE VIEW v_daily SQL SECURITY DEFINER AS
 SELECT day, sum(pageviews) AS pageviews, uniqMerge(visitors) AS visitors
 FROM agg_pages_daily
 WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
@@ -31,7 +36,7 @@ GROUP BY day
 HAVING visitors >= {{K_ANONYMITY}}
 ORDER BY day;
 
-CREATE OR REPLACE VIEW v_pages AS
+CREATE OR REPLACE VIEW v_pages SQL SECURITY DEFINER AS
 SELECT page, pageviews, visitors, median_visible_ms, p75_visible_ms, median_scroll_depth, p75_scroll_depth
 FROM
 (
@@ -58,7 +63,7 @@ FROM
 WHERE visitors >= {{K_ANONYMITY}}
 ORDER BY pageviews DESC, page;
 
-CREATE OR REPLACE VIEW v_scroll_depth AS
+CREATE OR REPLACE VIEW v_scroll_depth SQL SECURITY DEFINER AS
 SELECT depth, sum(views) AS views, uniqMerge(visitors) AS visitors
 FROM agg_scroll_daily
 WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
@@ -66,7 +71,7 @@ GROUP BY depth
 HAVING visitors >= {{K_ANONYMITY}}
 ORDER BY depth;
 
-CREATE OR REPLACE VIEW v_heatmap AS
+CREATE OR REPLACE VIEW v_heatmap SQL SECURITY DEFINER AS
 SELECT viewport, cell_x, cell_y, sum(clicks) AS clicks, uniqMerge(visitors) AS visitors
 FROM agg_click_cells
 WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
@@ -74,7 +79,7 @@ GROUP BY viewport, cell_x, cell_y
 HAVING visitors >= {{K_ANONYMITY}}
 ORDER BY clicks DESC;
 
-CREATE OR REPLACE VIEW v_click_targets AS
+CREATE OR REPLACE VIEW v_click_targets SQL SECURITY DEFINER AS
 SELECT target, label, clicks, visitors
 FROM
 (
@@ -93,7 +98,7 @@ FROM
 WHERE visitors >= {{K_ANONYMITY}}
 ORDER BY clicks DESC;
 
-CREATE OR REPLACE VIEW v_devices AS
+CREATE OR REPLACE VIEW v_devices SQL SECURITY DEFINER AS
 SELECT device_type, browser, os, pageviews, visitors
 FROM
 (
@@ -114,7 +119,7 @@ FROM
 WHERE visitors >= {{K_ANONYMITY}}
 ORDER BY pageviews DESC;
 
-CREATE OR REPLACE VIEW v_page_devices AS
+CREATE OR REPLACE VIEW v_page_devices SQL SECURITY DEFINER AS
 SELECT device_type, pageviews, visitors
 FROM
 (
@@ -131,7 +136,7 @@ FROM
 WHERE visitors >= {{K_ANONYMITY}}
 ORDER BY pageviews DESC;
 
-CREATE OR REPLACE VIEW v_sources AS
+CREATE OR REPLACE VIEW v_sources SQL SECURITY DEFINER AS
 SELECT referrer_host, utm_source, utm_medium, utm_campaign, pageviews, visitors
 FROM
 (
@@ -153,7 +158,7 @@ FROM
 WHERE visitors >= {{K_ANONYMITY}}
 ORDER BY pageviews DESC;
 
-CREATE OR REPLACE VIEW v_custom_events AS
+CREATE OR REPLACE VIEW v_custom_events SQL SECURITY DEFINER AS
 SELECT name, events, visitors
 FROM
 (
@@ -171,7 +176,7 @@ WHERE visitors >= {{K_ANONYMITY}}
 ORDER BY events DESC;
 
 -- Entry and exit pages and single-page visits, per visitor-day.
-CREATE OR REPLACE VIEW v_entry_exit AS
+CREATE OR REPLACE VIEW v_entry_exit SQL SECURITY DEFINER AS
 SELECT page, entries, exits, bounces, visitors
 FROM
 (
@@ -201,7 +206,7 @@ ORDER BY entries DESC, page;
 
 -- Page-to-page transitions: the next page view of the same visitor on the same day.
 -- Computed from the raw events, so it covers RETENTION_DAYS at most.
-CREATE OR REPLACE VIEW v_transitions AS
+CREATE OR REPLACE VIEW v_transitions SQL SECURITY DEFINER AS
 SELECT from_page, to_page, transitions, visitors
 FROM
 (

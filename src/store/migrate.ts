@@ -76,24 +76,46 @@ export async function migrate(client: ClickHouseClient, vars: MigrationVars, log
     log?.info({ migration: m.name }, 'applied migration');
     applied++;
   }
-  await applyRetention(client, vars);
+  await applyRetention(client, vars, log);
   for (const statement of loadViews(vars)) await client.command({ query: statement });
   return applied;
 }
 
-/** Brings the events TTL in line with RETENTION_DAYS when the config changed. */
-export async function applyRetention(client: ClickHouseClient, vars: MigrationVars): Promise<void> {
+/**
+ * Every table with a retention TTL and the TTL it must have under the current
+ * config. agg_visitor_days holds the daily visitor hash, so it expires with
+ * the raw events, not with the other aggregates.
+ */
+export function retentionTtls(vars: MigrationVars): { table: string; ttl: string; interval: string }[] {
+  const aggregates = ['agg_pages_daily', 'agg_scroll_daily', 'agg_click_cells', 'agg_click_targets', 'agg_devices_daily', 'agg_page_devices_daily', 'agg_sources_daily', 'agg_custom_daily'];
+  return [
+    { table: 'events', ttl: `toDateTime(ts) + INTERVAL ${vars.RETENTION_DAYS} DAY`, interval: `toIntervalDay(${vars.RETENTION_DAYS})` },
+    { table: 'agg_visitor_days', ttl: `day + INTERVAL ${vars.RETENTION_DAYS} DAY`, interval: `toIntervalDay(${vars.RETENTION_DAYS})` },
+    ...aggregates.map((table) => ({
+      table,
+      ttl: `day + INTERVAL ${vars.AGGREGATE_RETENTION_MONTHS} MONTH`,
+      interval: `toIntervalMonth(${vars.AGGREGATE_RETENTION_MONTHS})`,
+    })),
+  ];
+}
+
+/**
+ * Brings each table's TTL in line with RETENTION_DAYS / AGGREGATE_RETENTION_MONTHS
+ * when the config changed. Existing parts are not rewritten at once
+ * (materialize_ttl_after_modify = 0, in the statement itself: a per-call setting
+ * would stick to the embedded engine's session); merges apply the new TTL, and
+ * `ALTER TABLE … MATERIALIZE TTL` forces it.
+ */
+export async function applyRetention(client: ClickHouseClient, vars: MigrationVars, log?: { info: (o: object, m: string) => void }): Promise<void> {
   const rs = await client.query({
-    query: "SELECT create_table_query FROM system.tables WHERE database = currentDatabase() AND name = 'events'",
+    query: 'SELECT name, create_table_query FROM system.tables WHERE database = currentDatabase()',
     format: 'JSONEachRow',
   });
-  const [row] = await rs.json<{ create_table_query: string }>();
-  if (!row) return;
-  const want = `toIntervalDay(${vars.RETENTION_DAYS})`;
-  if (!row.create_table_query.includes(want)) {
-    await client.command({
-      query: `ALTER TABLE events MODIFY TTL toDateTime(ts) + INTERVAL ${vars.RETENTION_DAYS} DAY`,
-      clickhouse_settings: { materialize_ttl_after_modify: 0 },
-    });
+  const tables = new Map((await rs.json<{ name: string; create_table_query: string }>()).map((r) => [r.name, r.create_table_query]));
+  for (const { table, ttl, interval } of retentionTtls(vars)) {
+    const ddl = tables.get(table);
+    if (ddl === undefined || ddl.includes(interval)) continue;
+    await client.command({ query: `ALTER TABLE ${table} MODIFY TTL ${ttl} SETTINGS materialize_ttl_after_modify = 0` });
+    log?.info({ table, ttl: interval }, 'retention changed');
   }
 }

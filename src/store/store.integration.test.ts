@@ -8,7 +8,7 @@ import { perVisitor, row, formatTs } from '../../test/support/rows.js';
 import { tempDir } from '../../test/support/tmp.js';
 import { openStore, StoreLockedError, type Store } from './client.js';
 import { EventInserter, existingEventIds } from './inserter.js';
-import { applyRetention, migrate, type MigrationVars } from './migrate.js';
+import { applyRetention, migrate, retentionTtls, type MigrationVars } from './migrate.js';
 
 const dir = tempDir('store');
 let store: Store;
@@ -129,9 +129,32 @@ describe('retention', () => {
     await applyRetention(store.client, { ...vars, RETENTION_DAYS: 5 });
     const [t] = await rows<{ q: string }>("SELECT create_table_query q FROM system.tables WHERE name = 'events' AND database = currentDatabase()");
     expect(t!.q).toContain('toIntervalDay(5)');
-    await store.client.command({ query: 'ALTER TABLE events MATERIALIZE TTL', clickhouse_settings: { mutations_sync: '2' } });
+    await store.client.command({ query: 'ALTER TABLE events MATERIALIZE TTL SETTINGS mutations_sync = 2' });
     expect(Number((await rows<{ n: string }>("SELECT count() n FROM events WHERE path = '/old'"))[0]!.n)).toBe(0);
     expect(Number((await rows<{ n: string }>("SELECT count() n FROM events WHERE path = '/p/a'"))[0]!.n)).toBeGreaterThan(0);
     await applyRetention(store.client, vars);
+  });
+
+  it('follows AGGREGATE_RETENTION_MONTHS on every aggregate, and covers every table that has a TTL', async () => {
+    const ttlTables = await rows<{ name: string }>(
+      "SELECT name FROM system.tables WHERE database = currentDatabase() AND create_table_query LIKE '% TTL %' ORDER BY name",
+    );
+    expect(ttlTables.map((t) => t.name).sort()).toEqual(retentionTtls(vars).map((t) => t.table).sort());
+
+    const ins = new EventInserter(store.client, { batchRows: 1000, flushMs: 10 });
+    const threeMonthsAgo = formatTs(Date.now() - 95 * 86_400_000);
+    await ins.add([row({ path: '/old-agg', ts: threeMonthsAgo }), row({ path: '/new-agg' })], 'agg-retention');
+    const aggRows = async (path: string) => Number((await rows<{ n: string }>(`SELECT count() n FROM agg_pages_daily WHERE path = '${path}'`))[0]!.n);
+    expect(await aggRows('/old-agg')).toBe(1);
+
+    await applyRetention(store.client, { ...vars, AGGREGATE_RETENTION_MONTHS: 2 });
+    const [t] = await rows<{ q: string }>("SELECT create_table_query q FROM system.tables WHERE name = 'agg_click_cells' AND database = currentDatabase()");
+    expect(t!.q).toContain('toIntervalMonth(2)');
+    await store.client.command({ query: 'ALTER TABLE agg_pages_daily MATERIALIZE TTL SETTINGS mutations_sync = 2' });
+    expect(await aggRows('/old-agg')).toBe(0);
+    expect(await aggRows('/new-agg')).toBe(1);
+    await applyRetention(store.client, vars);
+    const [back] = await rows<{ q: string }>("SELECT create_table_query q FROM system.tables WHERE name = 'agg_pages_daily' AND database = currentDatabase()");
+    expect(back!.q).toContain('toIntervalMonth(25)');
   });
 });
