@@ -11,7 +11,7 @@ CREATE TABLE IF NOT EXISTS agg_pages_daily
     path        String,
     pageviews   SimpleAggregateFunction(sum, UInt64),
     engagements SimpleAggregateFunction(sum, UInt64),
-    visitors    AggregateFunction(uniq, UInt64),
+    visitors    AggregateFunction(uniqCombined(12), UInt64),
     visible_ms  AggregateFunction(quantilesTDigest(0.5, 0.75), UInt32),
     scroll      AggregateFunction(quantilesTDigest(0.5, 0.75), UInt8)
 )
@@ -27,7 +27,7 @@ SELECT
     path,
     countIf(type = 'pageview') AS pageviews,
     countIf(type = 'engagement') AS engagements,
-    uniqState(visitor_id) AS visitors,
+    uniqCombinedState(12)(visitor_id) AS visitors,
     quantilesTDigestStateIf(0.5, 0.75)(visible_ms, type = 'engagement') AS visible_ms,
     quantilesTDigestStateIf(0.5, 0.75)(scroll_depth, type = 'engagement') AS scroll
 FROM events
@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS agg_scroll_daily
     path      String,
     depth     UInt8,
     views     SimpleAggregateFunction(sum, UInt64),
-    visitors  AggregateFunction(uniq, UInt64)
+    visitors  AggregateFunction(uniqCombined(12), UInt64)
 )
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(day)
@@ -50,7 +50,7 @@ TTL day + INTERVAL {{AGGREGATE_RETENTION_MONTHS}} MONTH;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS mv_scroll_daily TO agg_scroll_daily AS
 SELECT site, toDate(ts) AS day, path, toUInt8(intDiv(least(scroll_depth, 100), 10) * 10) AS depth,
-       count() AS views, uniqState(visitor_id) AS visitors
+       count() AS views, uniqCombinedState(12)(visitor_id) AS visitors
 FROM events
 WHERE type = 'engagement'
 GROUP BY site, day, path, depth;
@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS agg_click_cells
     cell_x    UInt8,
     cell_y    UInt16,
     clicks    SimpleAggregateFunction(sum, UInt64),
-    visitors  AggregateFunction(uniq, UInt64)
+    visitors  AggregateFunction(uniqCombined(12), UInt64)
 )
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(day)
@@ -82,7 +82,7 @@ SELECT
     toUInt8(least(49, intDiv(page_x * 50, if(viewport_w = 0, 1280, viewport_w)))) AS cell_x,
     toUInt16(least(65535, intDiv(page_y * 50, if(viewport_w = 0, 1280, viewport_w)))) AS cell_y,
     count() AS clicks,
-    uniqState(visitor_id) AS visitors
+    uniqCombinedState(12)(visitor_id) AS visitors
 FROM events
 WHERE type = 'click'
 GROUP BY site, day, path, viewport, cell_x, cell_y;
@@ -96,7 +96,7 @@ CREATE TABLE IF NOT EXISTS agg_click_targets
     selector  String,
     label     LowCardinality(String),
     clicks    SimpleAggregateFunction(sum, UInt64),
-    visitors  AggregateFunction(uniq, UInt64)
+    visitors  AggregateFunction(uniqCombined(12), UInt64)
 )
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(day)
@@ -105,7 +105,7 @@ TTL day + INTERVAL {{AGGREGATE_RETENTION_MONTHS}} MONTH;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS mv_click_targets TO agg_click_targets AS
 SELECT site, toDate(ts) AS day, path, click_selector AS selector, click_label AS label,
-       count() AS clicks, uniqState(visitor_id) AS visitors
+       count() AS clicks, uniqCombinedState(12)(visitor_id) AS visitors
 FROM events
 WHERE type = 'click'
 GROUP BY site, day, path, selector, label;
@@ -119,7 +119,7 @@ CREATE TABLE IF NOT EXISTS agg_devices_daily
     browser      LowCardinality(String),
     os           LowCardinality(String),
     pageviews    SimpleAggregateFunction(sum, UInt64),
-    visitors     AggregateFunction(uniq, UInt64)
+    visitors     AggregateFunction(uniqCombined(12), UInt64)
 )
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(day)
@@ -127,7 +127,7 @@ ORDER BY (site, day, device_type, browser, os)
 TTL day + INTERVAL {{AGGREGATE_RETENTION_MONTHS}} MONTH;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS mv_devices_daily TO agg_devices_daily AS
-SELECT site, toDate(ts) AS day, device_type, browser, os, count() AS pageviews, uniqState(visitor_id) AS visitors
+SELECT site, toDate(ts) AS day, device_type, browser, os, count() AS pageviews, uniqCombinedState(12)(visitor_id) AS visitors
 FROM events
 WHERE type = 'pageview'
 GROUP BY site, day, device_type, browser, os;
@@ -140,7 +140,7 @@ CREATE TABLE IF NOT EXISTS agg_page_devices_daily
     path         String,
     device_type  LowCardinality(String),
     pageviews    SimpleAggregateFunction(sum, UInt64),
-    visitors     AggregateFunction(uniq, UInt64)
+    visitors     AggregateFunction(uniqCombined(12), UInt64)
 )
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(day)
@@ -148,7 +148,7 @@ ORDER BY (site, day, path, device_type)
 TTL day + INTERVAL {{AGGREGATE_RETENTION_MONTHS}} MONTH;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS mv_page_devices_daily TO agg_page_devices_daily AS
-SELECT site, toDate(ts) AS day, path, device_type, count() AS pageviews, uniqState(visitor_id) AS visitors
+SELECT site, toDate(ts) AS day, path, device_type, count() AS pageviews, uniqCombinedState(12)(visitor_id) AS visitors
 FROM events
 WHERE type = 'pageview'
 GROUP BY site, day, path, device_type;
@@ -163,7 +163,7 @@ CREATE TABLE IF NOT EXISTS agg_sources_daily
     utm_medium     LowCardinality(String),
     utm_campaign   LowCardinality(String),
     pageviews      SimpleAggregateFunction(sum, UInt64),
-    visitors       AggregateFunction(uniq, UInt64)
+    visitors       AggregateFunction(uniqCombined(12), UInt64)
 )
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(day)
@@ -172,7 +172,7 @@ TTL day + INTERVAL {{AGGREGATE_RETENTION_MONTHS}} MONTH;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS mv_sources_daily TO agg_sources_daily AS
 SELECT site, toDate(ts) AS day, referrer_host, utm_source, utm_medium, utm_campaign,
-       count() AS pageviews, uniqState(visitor_id) AS visitors
+       count() AS pageviews, uniqCombinedState(12)(visitor_id) AS visitors
 FROM events
 WHERE type = 'pageview'
 GROUP BY site, day, referrer_host, utm_source, utm_medium, utm_campaign;
@@ -184,7 +184,7 @@ CREATE TABLE IF NOT EXISTS agg_custom_daily
     day       Date,
     name      LowCardinality(String),
     events    SimpleAggregateFunction(sum, UInt64),
-    visitors  AggregateFunction(uniq, UInt64)
+    visitors  AggregateFunction(uniqCombined(12), UInt64)
 )
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(day)
@@ -192,7 +192,7 @@ ORDER BY (site, day, name)
 TTL day + INTERVAL {{AGGREGATE_RETENTION_MONTHS}} MONTH;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS mv_custom_daily TO agg_custom_daily AS
-SELECT site, toDate(ts) AS day, custom_name AS name, count() AS events, uniqState(visitor_id) AS visitors
+SELECT site, toDate(ts) AS day, custom_name AS name, count() AS events, uniqCombinedState(12)(visitor_id) AS visitors
 FROM events
 WHERE type = 'custom'
 GROUP BY site, day, name;
