@@ -22,14 +22,42 @@ function safeName(name: string): boolean {
   return scrubValue(name, MAX_NAME) === name;
 }
 
+/**
+ * Attribute selectors ([value="…"]), pseudo-class arguments (:not(…),
+ * :contains("…")) and quoted strings carry attribute values or text: their
+ * content is dropped whole, in one linear pass.
+ */
+function withoutBracketed(s: string): string {
+  let out = '';
+  let depth = 0;
+  let quote = '';
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i]!;
+    if (quote) {
+      if (ch === quote) quote = '';
+      continue;
+    }
+    if (ch === '"' || ch === "'") quote = ch;
+    else if (ch === '[' || ch === '(') depth++;
+    else if (ch === ']' || ch === ')') depth = depth > 0 ? depth - 1 : 0;
+    else if (depth === 0) out += ch;
+  }
+  return out;
+}
+
+/** A step whose text still looks like personal data ("#jane.doe@example.com"), or uses escapes, keeps its tag only. */
+function suspiciousStep(step: string): boolean {
+  return /[\\@%]/.test(step) || scrubValue(step, 512).startsWith(':');
+}
+
 export function sanitiseSelector(raw: string): string {
-  const steps = raw.slice(0, 512).split('>');
+  // Every combinator (child, descendant, sibling) becomes '>': the path is for grouping clicks, not for querying.
+  const steps = withoutBracketed(raw.slice(0, 512)).split(/[>+~\s]+/);
   const out: string[] = [];
-  for (const stepRaw of steps.slice(-MAX_STEPS)) {
-    const step = stepRaw.trim();
+  for (const step of steps.slice(-MAX_STEPS)) {
     const tag = TAG.exec(step)?.[0]?.toLowerCase() ?? '';
     let s = tag;
-    for (const m of step.matchAll(NAME_TOKEN)) if (safeName(m[2]!)) s += m[1]! + m[2]!;
+    if (!suspiciousStep(step)) for (const m of step.matchAll(NAME_TOKEN)) if (safeName(m[2]!)) s += m[1]! + m[2]!;
     if (s !== '') out.push(s);
   }
   let sel = out.join('>');
@@ -57,13 +85,15 @@ export interface CleanClick {
   page_y: number;
 }
 
+const finite = (v: number) => (Number.isFinite(v) ? v : 0);
+
 export function sanitiseClick(c: ClickData): CleanClick {
   return {
     selector: sanitiseSelector(c.selector),
     label: sanitiseLabel(c.label),
-    x: Math.round(clamp(c.x, 0, 1) * 100) / 100,
-    y: Math.round(clamp(c.y, 0, 1) * 100) / 100,
-    page_x: Math.floor(clamp(c.page_x, 0, 100_000) / 10) * 10,
-    page_y: Math.floor(clamp(c.page_y, 0, 100_000) / 10) * 10,
+    x: Math.round(clamp(finite(c.x), 0, 1) * 100) / 100,
+    y: Math.round(clamp(finite(c.y), 0, 1) * 100) / 100,
+    page_x: Math.floor(clamp(finite(c.page_x), 0, 100_000) / 10) * 10,
+    page_y: Math.floor(clamp(finite(c.page_y), 0, 100_000) / 10) * 10,
   };
 }

@@ -10,6 +10,7 @@ import { isbot } from 'isbot';
 import { LRUCache } from 'lru-cache';
 import UAParser from 'ua-parser-js';
 import { drop, ok, type Outcome } from './types.js';
+import { scrubValue } from './url.js';
 
 export interface Device {
   browser: string;
@@ -32,8 +33,16 @@ function major(version: string | undefined): string {
   return version ? (MAJOR.exec(version)?.[0] ?? '') : '';
 }
 
-function short(s: string | undefined): string {
-  return (s ?? '').slice(0, 32);
+const FAMILY = /^[A-Za-z0-9][A-Za-z0-9 ._!+-]{0,31}$/;
+
+/**
+ * A family or vendor name as ua-parser-js found it. A few of its patterns
+ * capture a word from the UA itself, so anything that is not a plain short
+ * name, or that looks like personal data or a token, is left out.
+ */
+function family(s: string | undefined): string {
+  if (!s || !FAMILY.test(s)) return '';
+  return scrubValue(s, 32) === s ? s : '';
 }
 
 export function parseDevice(uaRaw: string): Outcome<Device> {
@@ -41,12 +50,12 @@ export function parseDevice(uaRaw: string): Outcome<Device> {
   if (ua.trim() === '' || isbot(ua) || AUTOMATION.test(ua)) return drop('bot');
   const r = new UAParser(ua).getResult();
   return ok({
-    browser: short(r.browser.name),
+    browser: family(r.browser.name),
     browser_major: major(r.browser.version),
-    os: short(r.os.name),
+    os: family(r.os.name),
     os_major: major(r.os.version),
-    device_type: short(r.device.type) || 'desktop',
-    device_vendor: short(r.device.vendor),
+    device_type: family(r.device.type) || 'desktop',
+    device_vendor: family(r.device.vendor),
   });
 }
 

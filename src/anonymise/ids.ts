@@ -21,7 +21,10 @@ export function pageviewId(salt: Buffer, site: string, visitor: string, clientPa
   return keyedId(salt, 'pageview', site, visitor, clientPageviewId);
 }
 
-/** An event id, stable for the same client ids and day, so a redelivered or resent event keeps its id. */
-export function eventId(salt: Buffer, site: string, clientPageviewId: string, clientEventId: string): string {
-  return keyedId(salt, 'event', site, clientPageviewId, clientEventId);
+/**
+ * An event id, stable for the same visitor, client ids and day, so a redelivered or resent event keeps its id
+ * (and collapses); bound to the visitor so two visitors sending the same client ids never collapse into one row.
+ */
+export function eventId(salt: Buffer, site: string, visitor: string, clientPageviewId: string, clientEventId: string): string {
+  return keyedId(salt, 'event', site, visitor, clientPageviewId, clientEventId);
 }

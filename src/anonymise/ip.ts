@@ -36,22 +36,29 @@ export function isCanonicalIp(s: string): boolean {
   return parseStrictIp(s) !== null;
 }
 
-/** The IPv4 address an IPv6 address carries, as 4 bytes, or null. */
+/**
+ * The IPv4 address an IPv6 address carries, as 4 bytes, or null. Apart from
+ * the mapped form, a carried address in 0.0.0.0/8 ("this network", never a
+ * client) does not count: that keeps `::`, `::1` and the short networks this
+ * module itself outputs (`2002::/15`, `2001::/16`, `64:ff9b::/32`) IPv6, so
+ * truncating a stored value again gives the same value.
+ */
 export function embeddedIpv4(b: number[]): number[] | null {
   const zero = (from: number, to: number) => {
     for (let i = from; i < to; i++) if (b[i] !== 0) return false;
     return true;
   };
+  const carried = (v4: number[]) => (v4[0] === 0 ? null : v4);
   // IPv4-mapped ::ffff:a.b.c.d
   if (zero(0, 10) && b[10] === 0xff && b[11] === 0xff) return b.slice(12, 16);
   // IPv4-compatible ::a.b.c.d (deprecated, still parsed)
-  if (zero(0, 12)) return b.slice(12, 16);
+  if (zero(0, 12)) return carried(b.slice(12, 16));
   // 6to4 2002:AABB:CCDD::/48 — the IPv4 is bits 16–47
-  if (b[0] === 0x20 && b[1] === 0x02) return b.slice(2, 6);
+  if (b[0] === 0x20 && b[1] === 0x02) return carried(b.slice(2, 6));
   // NAT64 well-known prefix 64:ff9b::/96
-  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zero(4, 12)) return b.slice(12, 16);
-  // Teredo 2001:0000::/32 — the client's IPv4 is the last 32 bits, inverted
-  if (b[0] === 0x20 && b[1] === 0x01 && b[2] === 0x00 && b[3] === 0x00) return b.slice(12, 16).map((x) => x ^ 0xff);
+  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zero(4, 12)) return carried(b.slice(12, 16));
+  // Teredo 2001:0000::/32 — bits 32–63 are the Teredo server's IPv4, the last 32 bits the client's, inverted
+  if (b[0] === 0x20 && b[1] === 0x01 && b[2] === 0x00 && b[3] === 0x00 && b[4] !== 0) return carried(b.slice(12, 16).map((x) => x ^ 0xff));
   return null;
 }
 

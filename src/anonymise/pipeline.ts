@@ -79,7 +79,7 @@ export function anonymiseRequest(req: CollectedRequest, salt: Buffer, deps: Anon
       count(dropped, 'invalid_url');
       continue;
     }
-    if (!hostAllowed(url.host, siteHosts) && !hostAllowed(new URL(e.url).host, siteHosts)) {
+    if (!hostAllowed(url.host, siteHosts) && !hostAllowed(url.hostPort, siteHosts)) {
       count(dropped, 'host_mismatch');
       continue;
     }
@@ -94,7 +94,7 @@ export function anonymiseRequest(req: CollectedRequest, salt: Buffer, deps: Anon
       pv = pageviewId(salt, ctx.site, visitor, e.pageview_id);
       pageviewIds.set(e.pageview_id, pv);
     }
-    row.event_id = eventId(salt, ctx.site, e.pageview_id, e.id);
+    row.event_id = eventId(salt, ctx.site, visitor, e.pageview_id, e.id);
     row.pageview_id = pv;
     row.visitor_id = visitor;
     row.ip_prefix = ipPrefix;
@@ -160,8 +160,8 @@ function shapeRow(e: WireEvent, site: string, ts: string, url: NonNullable<Retur
     row.page_x = c.page_x;
     row.page_y = c.page_y;
   } else if (e.type === 'engagement' && e.engagement) {
-    row.visible_ms = Math.round(Math.min(e.engagement.visible_ms, 86_400_000));
-    row.scroll_depth = Math.round(Math.min(100, Math.max(0, e.engagement.scroll_depth)));
+    row.visible_ms = Math.round(Math.min(Math.max(0, e.engagement.visible_ms), 86_400_000)) || 0;
+    row.scroll_depth = Math.round(Math.min(100, Math.max(0, e.engagement.scroll_depth))) || 0;
   } else if (e.type === 'custom' && e.custom) {
     const c = sanitiseCustom(e.custom);
     if (!c) return null;

@@ -16,7 +16,9 @@
  * after it was created), so only today's and yesterday's exist. Once it is
  * gone nobody, operators included, can recompute an id. An event older than
  * that (a queue stalled for days) is hashed with a one-off salt that is never
- * stored: its ids link to nothing.
+ * stored: its ids link to nothing. An event stamped in the future (a
+ * collector's clock ahead of the worker's) is hashed under today's salt:
+ * creating tomorrow's salt today would keep it for up to 72 h.
  */
 import { createHash, randomBytes } from 'node:crypto';
 
@@ -56,10 +58,11 @@ export class SaltRing {
 
   async saltFor(receivedAtMs: number): Promise<DaySalt> {
     const now = this.now();
-    const expireAt = saltExpiry(receivedAtMs);
+    const at = Math.min(receivedAtMs, now);
+    const expireAt = saltExpiry(at);
     if (expireAt <= now) return { salt: randomBytes(32), late: true };
     for (const [k, v] of this.cache) if (v.expireAt <= now) this.cache.delete(k);
-    const key = dayKey(receivedAtMs);
+    const key = dayKey(at);
     let entry = this.cache.get(key);
     if (!entry) {
       const salt = this.backend.getOrCreate(key, randomBytes(32), expireAt);

@@ -13,21 +13,18 @@ export const MAX_VALUE = 128;
 
 const EMAIL = /[^\s@/]@[^\s@/]*\.[a-z]/i;
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
+// Anchored, and the class cannot match '.', so a failed attempt never backtracks into a run.
 const JWT = /^[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{4,}$/;
+// A failed attempt stops within 16 characters of its start: linear.
 const HEX_TOKEN = /[0-9a-f]{16,}/i;
-const TOKEN_CHARS = /^[A-Za-z0-9_+/=-]{20,}$/;
-const PHONE_CHARS = /^\+?[\d\s().-]{7,}$/;
-const CARD_CHARS = /^[\d\s-]{13,}$/;
-const DIGIT_RUN = /\d{6,}/;
+const TOKEN_CHARS = /^[A-Za-z0-9_+/=.~-]+$/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$|^\d{2}[./-]\d{2}[./-]\d{4}$/;
+/** Characters that may separate the digit groups of a phone or card number ("+49 (30) 123-45.67"). */
+const DIGIT_SEPARATORS = new Set([' ', '\t', '(', ')', '.', '-', '\u00a0']);
+const MAX_DECODE_ROUNDS = 4;
+const VOWELS = new Set('aeiouyAEIOUY');
 
-function digitsOf(s: string): string {
-  let d = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 48 && c <= 57) d += s[i];
-  }
-  return d;
-}
+const isDigit = (c: number) => c >= 48 && c <= 57;
 
 export function luhn(digits: string): boolean {
   let sum = 0;
@@ -44,30 +41,125 @@ export function luhn(digits: string): boolean {
   return sum % 10 === 0;
 }
 
-function looksLikeToken(s: string): boolean {
-  if (JWT.test(s) || HEX_TOKEN.test(s)) return true;
-  if (!TOKEN_CHARS.test(s)) return false;
-  // Random tokens mix cases and digits; slugs ("usb-c-65w-charger-for-laptops") do not.
-  let upper = false;
-  let lower = false;
-  let digit = false;
-  for (let i = 0; i < s.length; i++) {
+/**
+ * One linear pass over the digit groups of a value: a group is digits joined by
+ * at most two separators ("4111 1111-1111 1111", "+49 (30) 1234567"). The worst
+ * finding wins: a card number (13–19 digits passing Luhn) over a phone number
+ * (7–15 digits written with separators or a leading '+', dates excepted) over a
+ * long number (a run of 6+ digits, or any group of 13+ digits).
+ */
+export function classifyDigits(s: string): 'card' | 'phone' | 'num' | null {
+  let found: 'phone' | 'num' | null = null;
+  const n = s.length;
+  let i = 0;
+  while (i < n) {
     const c = s.charCodeAt(i);
-    if (c >= 65 && c <= 90) upper = true;
-    else if (c >= 97 && c <= 122) lower = true;
-    else if (c >= 48 && c <= 57) digit = true;
+    const plus = c === 43 && i + 1 < n && isDigit(s.charCodeAt(i + 1));
+    if (!isDigit(c) && !plus) {
+      i++;
+      continue;
+    }
+    const start = i;
+    if (plus) i++;
+    let digits = '';
+    let run = 0;
+    let maxRun = 0;
+    let separated = false;
+    while (i < n) {
+      if (isDigit(s.charCodeAt(i))) {
+        digits += s[i];
+        if (++run > maxRun) maxRun = run;
+        i++;
+        continue;
+      }
+      let k = i;
+      while (k < n && k - i < 2 && DIGIT_SEPARATORS.has(s[k]!)) k++;
+      if (k > i && k < n && isDigit(s.charCodeAt(k))) {
+        separated = true;
+        run = 0;
+        i = k;
+        continue;
+      }
+      break;
+    }
+    const nd = digits.length;
+    if (nd >= 13 && nd <= 19 && luhn(digits)) return 'card';
+    if (nd >= 7 && nd <= 15 && (plus || separated) && !ISO_DATE.test(s.slice(start, i))) found = 'phone';
+    else if ((maxRun >= 6 || nd >= 13) && found === null) found = 'num';
   }
-  return (upper && lower && digit) || (digit && (upper || lower) && s.length >= 32 && !s.includes('-'));
+  return found;
 }
 
-function safeDecode(s: string): string {
-  if (!s.includes('%')) return s;
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    // Malformed escapes: decode what can be decoded (e.g. %40) so nothing hides behind them.
-    return s.replace(/%40/gi, '@').replace(/%2e/gi, '.').replace(/%2b/gi, '+').replace(/%20/g, ' ');
+/**
+ * Random tokens (session ids, reset links, base64/base36 keys) mix letters and
+ * digits, or cases, far more often than slugs and words do. Counted over the
+ * letters and digits of the value: switches between classes (upper→lower is
+ * not counted: that is how a capitalised word starts), and how much of the
+ * value sits in "mixed" words (letters with digits, or an inner lower→upper).
+ */
+function looksLikeToken(s: string): boolean {
+  if (JWT.test(s) || HEX_TOKEN.test(s)) return true;
+  if (s.length < 16 || !TOKEN_CHARS.test(s)) return false;
+  let alnum = 0;
+  let letters = 0;
+  let vowels = 0;
+  let digitsSeen = false;
+  let innerUpper = false;
+  let switches = 0;
+  let mixedChars = 0;
+  let prev = 0; // 0 none, 1 upper, 2 lower, 3 digit
+  let wordLen = 0;
+  let wordLetters = false;
+  let wordDigits = false;
+  let wordInnerUpper = false;
+  const endWord = () => {
+    if ((wordLetters && wordDigits) || wordInnerUpper) mixedChars += wordLen;
+    wordLen = 0;
+    wordLetters = wordDigits = wordInnerUpper = false;
+  };
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const cls = c >= 65 && c <= 90 ? 1 : c >= 97 && c <= 122 ? 2 : isDigit(c) ? 3 : 0;
+    if (cls === 0) {
+      endWord();
+      continue;
+    }
+    alnum++;
+    wordLen++;
+    if (cls === 3) wordDigits = digitsSeen = true;
+    else {
+      wordLetters = true;
+      letters++;
+      if (VOWELS.has(s[i]!)) vowels++;
+    }
+    if (prev !== 0 && prev !== cls && !(prev === 1 && cls === 2)) switches++;
+    if (prev === 2 && cls === 1) wordInnerUpper = innerUpper = true;
+    prev = cls;
   }
+  endWord();
+  if (alnum < 16) return false;
+  if (switches >= 0.25 * (alnum - 1) && mixedChars >= 0.6 * alnum) return true;
+  // Words need vowels (about 2 letters in 5); random letters have about 1 in 5.
+  return letters >= 12 && vowels < 0.22 * letters && (digitsSeen || innerUpper);
+}
+
+/** Percent-decoding, repeated (a double-encoded %2540 is still an '@'), never throwing. */
+export function decodeValue(s: string): string {
+  for (let round = 0; round < MAX_DECODE_ROUNDS && s.includes('%'); round++) {
+    let next: string;
+    try {
+      next = decodeURIComponent(s);
+    } catch {
+      // Malformed escapes: decode each valid escape on its own so nothing hides behind a stray '%'.
+      next = s.replace(/%[0-9A-Fa-f]{2}/g, (m) => {
+        const code = parseInt(m.slice(1), 16);
+        return code < 0x80 ? String.fromCharCode(code) : m;
+      });
+    }
+    if (next === s) break;
+    s = next;
+  }
+  return s;
 }
 
 /**
@@ -75,14 +167,12 @@ function safeDecode(s: string): string {
  * or the value itself (decoded, capped) when it does not.
  */
 export function scrubValue(raw: string, cap = MAX_SEGMENT): string {
-  const s = safeDecode(raw.length > cap * 3 ? raw.slice(0, cap * 3) : raw).slice(0, cap);
+  const s = decodeValue(raw.length > cap * 3 ? raw.slice(0, cap * 3) : raw).slice(0, cap);
   if (s === '') return s;
   if (EMAIL.test(s)) return ':email';
   if (UUID.test(s)) return ':id';
-  const digits = digitsOf(s);
-  if (digits.length >= 13 && digits.length <= 19 && CARD_CHARS.test(s) && luhn(digits)) return ':card';
-  if (digits.length >= 7 && digits.length <= 15 && PHONE_CHARS.test(s) && (s.startsWith('+') || /[\s().-]/.test(s))) return ':phone';
-  if (DIGIT_RUN.test(s)) return ':num';
+  const digits = classifyDigits(s);
+  if (digits) return `:${digits}`;
   if (looksLikeToken(s)) return ':token';
   return s;
 }
@@ -93,7 +183,10 @@ export function scrubPath(pathname: string): string {
   for (let i = 0; i < parts.length; i++) {
     const seg = parts[i]!;
     if (seg !== '') {
-      const clean = scrubValue(seg);
+      // Path parameters (";jsessionid=…") carry session ids, never a page: dropped, even when encoded as %3B.
+      const decoded = decodeValue(seg.length > MAX_SEGMENT * 3 ? seg.slice(0, MAX_SEGMENT * 3) : seg);
+      const semi = decoded.indexOf(';');
+      const clean = scrubValue(semi === -1 ? decoded : decoded.slice(0, semi));
       // Re-encode what was decoded so the stored path stays a path (no '/' from %2F).
       parts[i] = clean.startsWith(':') ? clean : encodeURIComponent(clean).replace(/%2C/g, ',');
     }
@@ -102,7 +195,10 @@ export function scrubPath(pathname: string): string {
 }
 
 export interface ScrubbedUrl {
+  /** Lowercased host name, without port or userinfo. */
   host: string;
+  /** Host with its port when it has one (site hosts may be configured with a port). */
+  hostPort: string;
   path: string;
   /** Kept, non-utm, allowlisted parameters as `k=v&…`, values scrubbed. */
   query: string;
@@ -131,12 +227,15 @@ export function scrubUrl(raw: string, opts: { allowlist: readonly string[] }): S
     for (const [k, v] of u.searchParams) {
       const utmIndex = (UTM as readonly string[]).indexOf(k);
       if (utmIndex !== -1) utm[UTM[utmIndex]!.slice(4) as keyof typeof utm] = scrubValue(v, MAX_VALUE);
-      else if (opts.allowlist.includes(k)) kept.push(`${k}=${encodeURIComponent(scrubValue(v, MAX_VALUE))}`);
+      else if (opts.allowlist.includes(k)) {
+        const clean = scrubValue(v, MAX_VALUE);
+        kept.push(`${k}=${clean.startsWith(':') ? clean : encodeURIComponent(clean)}`);
+      }
     }
   }
   kept.sort();
   // URL already lowercases the host and drops userinfo from .hostname; the fragment is never read.
-  return { host: u.hostname, path: scrubPath(u.pathname), query: kept.join('&'), utm };
+  return { host: u.hostname, hostPort: u.host, path: scrubPath(u.pathname), query: kept.join('&'), utm };
 }
 
 export function hostAllowed(host: string, hosts: readonly string[]): boolean {
@@ -149,5 +248,22 @@ export function scrubReferrer(raw: string | undefined, siteHosts: readonly strin
   const u = parseUrl(raw);
   if (!u) return { host: '', path: '' };
   if (hostAllowed(u.hostname, siteHosts) || hostAllowed(u.host, siteHosts)) return { host: '', path: scrubPath(u.pathname) };
-  return { host: u.hostname.slice(0, 253), path: '' };
+  return { host: scrubHost(u.hostname), path: '' };
+}
+
+const IPV4_HOST = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+
+/**
+ * An external referrer's host, with labels that look like personal data or
+ * tokens replaced ("4111111111111111.cdn.example" → ":card.cdn.example") and
+ * an IP-address host reduced to ':ip' (WHATWG URL already turned legacy IPv4
+ * forms into dotted quads, and IPv6 hosts keep their brackets).
+ */
+export function scrubHost(hostname: string): string {
+  const h = hostname.slice(0, 253);
+  if (h.startsWith('[') || IPV4_HOST.test(h)) return ':ip';
+  return h
+    .split('.')
+    .map((label) => (label === '' ? label : scrubValue(label, 63)))
+    .join('.');
 }

@@ -1,0 +1,261 @@
+/**
+ * `npm run privacy-report`: the data inventory a privacy officer checks
+ * against the privacy policy. Printed, and written as JSON.
+ *
+ * Tables, columns, types and TTLs are read from the migrated store itself
+ * (system.tables / system.columns), never copied by hand; aggregate columns are
+ * explained by the materialised view that fills them (its SELECT, read from
+ * the store); prefixes, consent and retention come from the validated config.
+ * Only what each `events` column holds and which anonymiser rule made it is
+ * written here, and the test fails when a column has no description (or a
+ * description has no column).
+ *
+ * Store: with CLICKHOUSE_URL, that server (read-only queries). Otherwise a
+ * fresh embedded store in a temporary directory, migrated with this config,
+ * so the report never needs the running process's locked DATA_DIR;
+ * `--data-dir` reads the configured DATA_DIR's embedded store instead.
+ *
+ * Usage: npm run privacy-report [-- --out report.json] [--data-dir] [--quiet]
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig, type Config } from '../src/config/config.js';
+import { openStore, type Store } from '../src/store/client.js';
+import { migrate, migrationVars } from '../src/store/migrate.js';
+import { MAX_IPV4_PREFIX, MAX_IPV6_PREFIX } from '../src/anonymise/ip.js';
+
+/** What each column of `events` holds and the rule (src/anonymise/…) that produced it. */
+export const EVENT_COLUMNS: Record<string, { holds: string; rule: string }> = {
+  site: { holds: 'configured site key', rule: 'collector: must be a configured site (src/collect/wire.ts)' },
+  ts: { holds: 'server receive time (ms)', rule: 'collector clock, not the client timestamp (pipeline.ts formatTimestamp)' },
+  type: { holds: 'event type: pageview, click, engagement, custom', rule: 'wire format v1 enum' },
+  event_id: { holds: '64-bit keyed hash of the event', rule: 'HMAC-SHA256(day salt, site, client page-view id, client event id), first 64 bits (ids.ts eventId)' },
+  pageview_id: { holds: '64-bit keyed hash of the page view', rule: 'HMAC-SHA256(day salt, site, visitor id, client page-view id), first 64 bits (ids.ts pageviewId)' },
+  visitor_id: { holds: 'daily visitor hash; links events of one day only', rule: 'HMAC-SHA256(day salt, site, full IP, full UA), first 64 bits; salt gone after ≤ 48 h (ids.ts visitorId, salts.ts)' },
+  host: { holds: 'page host, lowercased, no port or userinfo', rule: 'must be one of the site hosts (url.ts scrubUrl)' },
+  path: { holds: 'page path with personal data replaced by :email :phone :card :num :id :token', rule: 'fragment and path parameters dropped, segments scrubbed (url.ts scrubPath)' },
+  query: { holds: 'allowlisted query parameters only (QUERY_ALLOWLIST), values scrubbed', rule: 'every other parameter dropped (url.ts scrubUrl)' },
+  utm_source: { holds: 'utm_source value, scrubbed', rule: 'url.ts scrubValue' },
+  utm_medium: { holds: 'utm_medium value, scrubbed', rule: 'url.ts scrubValue' },
+  utm_campaign: { holds: 'utm_campaign value, scrubbed', rule: 'url.ts scrubValue' },
+  utm_term: { holds: 'utm_term value, scrubbed', rule: 'url.ts scrubValue' },
+  utm_content: { holds: 'utm_content value, scrubbed', rule: 'url.ts scrubValue' },
+  referrer_host: { holds: 'external referrer host only (labels scrubbed, IP hosts as :ip)', rule: 'url.ts scrubReferrer / scrubHost' },
+  referrer_path: { holds: 'internal referrer path only, scrubbed', rule: 'url.ts scrubReferrer' },
+  ip_prefix: { holds: 'client network: IPv4 /IPV4_PREFIX, IPv6 /IPV6_PREFIX; embedded IPv4 as IPv4; "" when refused', rule: 'strict parse + truncation (ip.ts truncateIp)' },
+  browser: { holds: 'browser family', rule: 'ua-parser-js 1.0 family name (device.ts)' },
+  browser_major: { holds: 'browser major version', rule: 'device.ts' },
+  os: { holds: 'OS family', rule: 'device.ts' },
+  os_major: { holds: 'OS major version', rule: 'device.ts' },
+  device_type: { holds: 'device type (desktop when absent)', rule: 'device.ts; no model, no UA string' },
+  device_vendor: { holds: 'device vendor', rule: 'device.ts' },
+  language: { holds: 'primary ISO 639-1 subtag of Accept-Language', rule: 'language.ts' },
+  viewport_w: { holds: 'viewport width bucket (common breakpoints)', rule: 'viewport.ts bucketWidth' },
+  viewport_h: { holds: 'viewport height, 100 px buckets, ≤ 2000', rule: 'viewport.ts bucketHeight' },
+  click_selector: { holds: 'CSS path of tags, safe ids and classes; no text, no attribute values', rule: 'click.ts sanitiseSelector' },
+  click_label: { holds: 'developer-set data-track label, if it is a safe constant', rule: 'click.ts sanitiseLabel' },
+  click_x: { holds: 'click position as a fraction of the element width, 0.01 steps', rule: 'click.ts sanitiseClick' },
+  click_y: { holds: 'click position as a fraction of the element height, 0.01 steps', rule: 'click.ts sanitiseClick' },
+  page_x: { holds: 'page x position, 10 px buckets', rule: 'click.ts sanitiseClick' },
+  page_y: { holds: 'page y position, 10 px buckets', rule: 'click.ts sanitiseClick' },
+  visible_ms: { holds: 'page stay (visible time), ms, ≤ 24 h', rule: 'pipeline.ts' },
+  scroll_depth: { holds: 'maximum scroll depth, percent', rule: 'pipeline.ts' },
+  custom_name: { holds: 'custom event name (a developer constant)', rule: 'custom.ts sanitiseCustom' },
+  custom_props: { holds: '≤ 20 props; identifier keys (user, email, order, session, …) dropped; values scrubbed, ≤ 128 chars', rule: 'custom.ts sanitiseCustom' },
+};
+
+/** Bookkeeping tables that hold no event data. */
+export const OTHER_TABLES: Record<string, Record<string, string>> = {
+  schema_migrations: { version: 'migration number', name: 'migration file name', applied_at: 'when it was applied' },
+};
+
+export interface ColumnReport {
+  name: string;
+  type: string;
+  holds: string;
+  rule: string;
+}
+export interface TableReport {
+  name: string;
+  engine: string;
+  ttl: string;
+  filledBy: string;
+  columns: ColumnReport[];
+}
+export interface PrivacyReport {
+  generatedAt: string;
+  store: string;
+  tables: TableReport[];
+  analystViews: { names: string[]; kAnonymity: number; note: string };
+  ipTruncation: { ipv4Prefix: number; ipv6Prefix: number; maxIpv4Prefix: number; maxIpv6Prefix: number; embeddedIpv4: string; refused: string };
+  salts: Record<string, string | number>;
+  consent: { honorGpc: boolean; honorDnt: boolean; answer: string };
+  retention: { eventsDays: number; aggregatesMonths: number; deadLettersDays: number };
+  rawData: { where: string; form: string; howLong: string }[];
+}
+
+/** The expressions of a materialised view's SELECT list, by output column name. */
+export function selectExpressions(asSelect: string): Record<string, string> {
+  const m = /^\s*SELECT\s+([\s\S]+?)\s+FROM\s/i.exec(asSelect);
+  if (!m) return {};
+  const out: Record<string, string> = {};
+  let depth = 0;
+  let cur = '';
+  const items: string[] = [];
+  for (const ch of m[1]!) {
+    if (ch === '(') depth++;
+    if (ch === ')') depth--;
+    if (ch === ',' && depth === 0) {
+      items.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  items.push(cur);
+  for (const item of items) {
+    const t = item.trim().replace(/\s+/g, ' ');
+    const as = /^(.*) AS (\w+)$/i.exec(t);
+    if (as) out[as[2]!] = as[1]!;
+    else out[t.split('.').pop()!] = t;
+  }
+  return out;
+}
+
+export function tableTtl(createTableQuery: string): string {
+  const m = /\bTTL\s+([\s\S]+?)(?:\s+SETTINGS\s|$)/.exec(createTableQuery);
+  return m ? m[1]!.trim() : 'none';
+}
+
+export async function buildPrivacyReport(store: Store, config: Config, now = new Date()): Promise<PrivacyReport> {
+  const q = async <T>(query: string) => (await store.client.query({ query, format: 'JSONEachRow' })).json<T>();
+  const tables = await q<{ name: string; engine: string; create_table_query: string; as_select: string }>(
+    'SELECT name, engine, create_table_query, as_select FROM system.tables WHERE database = currentDatabase() ORDER BY name',
+  );
+  const columns = await q<{ table: string; name: string; type: string }>(
+    'SELECT table, name, type FROM system.columns WHERE database = currentDatabase() ORDER BY table, position',
+  );
+  // Which view fills which table, and with what.
+  const fills = new Map<string, { view: string; exprs: Record<string, string>; where: string }>();
+  for (const t of tables) {
+    if (t.engine !== 'MaterializedView') continue;
+    const to = /\bTO\s+(?:[`"\w]+\.)?[`"]?(\w+)[`"]?/i.exec(t.create_table_query)?.[1];
+    if (!to) continue;
+    const where = /\bWHERE\s+([\s\S]+?)\s+GROUP BY\b/i.exec(t.as_select)?.[1]?.replace(/\s+/g, ' ') ?? '';
+    fills.set(to, { view: t.name, exprs: selectExpressions(t.as_select), where });
+  }
+  const report: TableReport[] = [];
+  for (const t of tables) {
+    if (t.engine === 'View' || t.engine === 'MaterializedView') continue;
+    const fill = fills.get(t.name);
+    const cols = columns.filter((c) => c.table === t.name);
+    report.push({
+      name: t.name,
+      engine: t.engine,
+      ttl: tableTtl(t.create_table_query),
+      filledBy: t.name === 'events' ? 'anonymiser worker (src/anonymise/pipeline.ts), batched inserts' : fill ? `materialised view ${fill.view} on events${fill.where ? ` WHERE ${fill.where}` : ''}` : 'migrations',
+      columns: cols.map((c) => {
+        if (t.name === 'events') {
+          const d = EVENT_COLUMNS[c.name];
+          return { name: c.name, type: c.type, holds: d?.holds ?? '', rule: d?.rule ?? '' };
+        }
+        if (fill) {
+          const expr = fill.exprs[c.name] ?? '';
+          const src = expr === 'visitor_id' ? ' (the daily visitor hash itself)' : /visitor_id/.test(expr) ? ' (distinct-count state of daily visitor hashes)' : '';
+          return { name: c.name, type: c.type, holds: expr ? `from anonymised events: ${expr}${src}` : '', rule: expr ? `materialised view ${fill.view}` : '' };
+        }
+        const other = OTHER_TABLES[t.name]?.[c.name] ?? '';
+        return { name: c.name, type: c.type, holds: other, rule: other ? 'migrations' : '' };
+      }),
+    });
+  }
+  const views = tables.filter((t) => t.engine === 'View').map((t) => t.name);
+  const a = config.anonymise;
+  return {
+    generatedAt: now.toISOString(),
+    store: store.embedded ? 'embedded ClickHouse (chDB), schema migrated with this configuration' : `ClickHouse server, database ${config.store.database}`,
+    tables: report,
+    analystViews: {
+      names: views,
+      kAnonymity: config.store.kAnonymity,
+      note: `analysts read only these views (read-only role); groups with fewer than ${config.store.kAnonymity} distinct visitors are suppressed or folded into "other"`,
+    },
+    ipTruncation: {
+      ipv4Prefix: a.ipv4Prefix,
+      ipv6Prefix: a.ipv6Prefix,
+      maxIpv4Prefix: MAX_IPV4_PREFIX,
+      maxIpv6Prefix: MAX_IPV6_PREFIX,
+      embeddedIpv4: 'IPv4-mapped, IPv4-compatible, 6to4 (2002::/16), NAT64 (64:ff9b::/96) and Teredo (2001::/32) addresses are truncated as their IPv4',
+      refused: 'non-canonical forms (inet_aton legacy, zone ids, ports, whitespace) are stored as "" and counted (anon_ip_refused_total)',
+    },
+    salts: {
+      bytes: 32,
+      source: 'crypto.randomBytes, one per UTC day for the whole deployment (Redis SET NX)',
+      stored: `Redis only, key ${config.redis.prefix}:salt:YYYY-MM-DD; cached in worker memory until it expires; never logged or written elsewhere`,
+      lifetime: 'expires at the end of the following UTC day: at most 48 h; only today\'s and yesterday\'s exist',
+      afterExpiry: 'ids of that day can no longer be recomputed by anyone; older events get a one-off unstored salt',
+    },
+    consent: {
+      honorGpc: config.consent.honorGpc,
+      honorDnt: config.consent.honorDnt,
+      answer: '202 {"accepted":0,"dropped":"consent"} before the body is read; nothing is sealed or stored; counted (anon_events_dropped_total{reason="consent"})',
+    },
+    retention: { eventsDays: config.store.retentionDays, aggregatesMonths: config.store.aggregateRetentionMonths, deadLettersDays: config.queue.dlqRetentionDays },
+    rawData: [
+      { where: 'collector process memory', form: 'plaintext request context (IP, UA, Accept-Language) and events', howLong: 'until sealed into a queue job (milliseconds)' },
+      {
+        where: `Redis, BullMQ queue ${config.redis.prefix}:${config.redis.queueName}:*`,
+        form: 'sealed: X25519 + AES-256-GCM, only workers hold the private key',
+        howLong: `until processed (jobs are removed on completion); failed jobs stay sealed in the dead-letter set for at most ${config.queue.dlqRetentionDays} days`,
+      },
+      { where: 'worker process memory', form: 'plaintext after unsealing', howLong: 'while the job is anonymised; never logged; UA strings as keys of a bounded LRU cache' },
+      { where: 'ClickHouse', form: 'anonymised rows only (tables above)', howLong: `events ${config.store.retentionDays} days, aggregates ${config.store.aggregateRetentionMonths} months (TTL)` },
+    ],
+  };
+}
+
+export function formatReport(r: PrivacyReport): string {
+  const lines: string[] = [`Privacy report (${r.generatedAt}) — ${r.store}`, ''];
+  for (const t of r.tables) {
+    lines.push(`table ${t.name} [${t.engine}] TTL ${t.ttl}`, `  filled by: ${t.filledBy}`);
+    for (const c of t.columns) lines.push(`  - ${c.name} ${c.type}: ${c.holds || '(undescribed)'}${c.rule && c.rule !== c.holds ? ` — ${c.rule}` : ''}`);
+    lines.push('');
+  }
+  lines.push(`analyst views (k = ${r.analystViews.kAnonymity}): ${r.analystViews.names.join(', ')}`, '');
+  lines.push(`IP truncation: IPv4 /${r.ipTruncation.ipv4Prefix} (max /${r.ipTruncation.maxIpv4Prefix}), IPv6 /${r.ipTruncation.ipv6Prefix} (max /${r.ipTruncation.maxIpv6Prefix})`);
+  lines.push(`  ${r.ipTruncation.embeddedIpv4}`, `  ${r.ipTruncation.refused}`, '');
+  lines.push('salts:', ...Object.entries(r.salts).map(([k, v]) => `  ${k}: ${v}`), '');
+  lines.push(`consent: Sec-GPC ${r.consent.honorGpc ? 'honoured' : 'ignored'}, DNT ${r.consent.honorDnt ? 'honoured' : 'ignored'}; ${r.consent.answer}`, '');
+  lines.push(`retention: events ${r.retention.eventsDays} days, aggregates ${r.retention.aggregatesMonths} months, dead letters ${r.retention.deadLettersDays} days`, '');
+  lines.push('where raw data can exist:', ...r.rawData.map((d) => `  - ${d.where}: ${d.form}; ${d.howLong}`));
+  return lines.join('\n');
+}
+
+async function main(argv: string[]): Promise<void> {
+  const config = loadConfig();
+  const outIndex = argv.indexOf('--out');
+  const out = path.resolve(outIndex !== -1 && argv[outIndex + 1] ? argv[outIndex + 1]! : 'privacy-report.json');
+  let tmp = '';
+  let storeConfig = config.store;
+  if (!config.store.url && !argv.includes('--data-dir')) {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anon-privacy-report-'));
+    storeConfig = { ...config.store, dataDir: tmp };
+  }
+  const store = await openStore(storeConfig);
+  try {
+    if (tmp) await migrate(store.client, migrationVars(config.store));
+    const report = await buildPrivacyReport(store, config);
+    fs.writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+    if (!argv.includes('--quiet')) console.log(formatReport(report));
+    console.log(`\nwritten to ${out}`);
+  } finally {
+    await store.close();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('privacy-report.ts')) {
+  main(process.argv.slice(2)).catch((err) => {
+    console.error(`privacy-report: ${(err as Error).message}`);
+    process.exit(1);
+  });
+}

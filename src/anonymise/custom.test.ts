@@ -1,0 +1,50 @@
+/** Custom events (issue item 6): safe names, bounded props, identifier keys dropped, values scrubbed. */
+import { describe, expect, it } from 'vitest';
+import { identifyingKey, MAX_PROPS, sanitiseCustom } from './custom.js';
+
+describe('identifyingKey', () => {
+  it.each([
+    'userId', 'user_id', 'user-id', 'USER_ID', 'uid', 'user', 'username', 'email', 'e_mail', 'contactEmail', 'customer.email',
+    'emailAddress', 'phone', 'phoneNumber', 'mobile', 'order_id', 'orderId', 'orderNumber', 'order_no', 'ORDER_NO', 'order',
+    'session', 'sessionId', 'session_id', 'sid', 'token', 'authToken', 'customerId', 'customer', 'name', 'firstName', 'last_name',
+    'address', 'zip', 'postcode', 'ip', 'ipAddress', 'iban', 'cardNumber', 'dob', 'birthday', 'password', 'deviceId', 'clientId',
+    'transactionId', 'product_id', 'uuid',
+  ])('%s is an identifier', (k) => {
+    expect(identifyingKey(k)).toBe(true);
+  });
+
+  it.each(['items', 'step', 'category', 'product_name', 'price', 'currency', 'variant', 'color', 'order_total', 'shipping_method', 'payment_type', 'idle', 'video'])(
+    '%s is not',
+    (k) => {
+      expect(identifyingKey(k)).toBe(false);
+    },
+  );
+});
+
+describe('sanitiseCustom', () => {
+  it('keeps a safe name and ordinary props, drops identifier keys, scrubs values', () => {
+    const out = sanitiseCustom({
+      name: 'Checkout_Start',
+      props: { items: 2, paid: true, category: 'chargers', note: 'jane.doe@example.com', userId: 'u-1', email: 'jane@example.com', orderId: 'A-77', coupon: '+49 30 1234567' },
+    });
+    expect(out).toEqual({ name: 'checkout_start', props: { items: '2', paid: 'true', category: 'chargers', note: ':email', coupon: ':phone' } });
+  });
+
+  it('drops keys that are not plain names or carry data themselves', () => {
+    const out = sanitiseCustom({ name: 'x', props: { 'jane.doe@example.com': 'a', '4111111111111111': 'b', 'k3j9x2abcdq8z7m1n0p4': 'c', ok: 'd' } })!;
+    expect(out.props).toEqual({ ok: 'd' });
+  });
+
+  it('refuses names that are not developer constants', () => {
+    for (const name of ['order:4111111111111111', 'signup-123456', 'x@y', '9lives', 'has space', 'a'.repeat(65)]) expect(sanitiseCustom({ name }), name).toBeNull();
+    expect(sanitiseCustom({ name: 'checkout.step:2' })).toEqual({ name: 'checkout.step:2', props: {} });
+  });
+
+  it('limits props in count and length', () => {
+    const props: Record<string, string> = {};
+    for (let i = 0; i < 30; i++) props[`p${String.fromCharCode(97 + i)}`] = 'v'.repeat(300);
+    const out = sanitiseCustom({ name: 'many', props })!;
+    expect(Object.keys(out.props)).toHaveLength(MAX_PROPS);
+    for (const v of Object.values(out.props)) expect(v.length).toBeLessThanOrEqual(128);
+  });
+});

@@ -1,0 +1,116 @@
+/** The anonymiser end to end, as a pure function: one request in, anonymised rows and counted drops out. */
+import { describe, expect, it } from 'vitest';
+import { anonymiseRequest, formatTimestamp } from './pipeline.js';
+import { createDeviceParser } from './device.js';
+import type { AnonymiseConfig, CollectedRequest } from './types.js';
+import type { WireEvent } from '../collect/wire-types.js';
+
+const config: AnonymiseConfig = { ipv4Prefix: 24, ipv6Prefix: 48, sites: { shop: ['shop.example', 'localhost:8080'] }, queryAllowlist: ['variant'] };
+const UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.6778.86 Safari/537.36';
+const salt = Buffer.alloc(32, 1);
+const T = Date.UTC(2026, 10, 25, 12, 0, 0, 123);
+
+const ev = (patch: Partial<WireEvent>): WireEvent => ({ type: 'pageview', id: 'k3J9x2abcd', pageview_id: 'Qm81abcdef', url: 'https://shop.example/', ...patch });
+const request = (events: WireEvent[], ctx: Partial<CollectedRequest['ctx']> = {}): CollectedRequest => ({
+  ctx: { site: 'shop', ip: '198.51.100.213', userAgent: UA, acceptLanguage: 'de-CH,de;q=0.9', receivedAt: T, ...ctx },
+  events,
+});
+const run = (req: CollectedRequest) => anonymiseRequest(req, salt, { config, device: createDeviceParser() });
+
+describe('anonymiseRequest', () => {
+  it('shapes anonymised rows from every event type, with no client value, address or UA in them', () => {
+    const out = run(
+      request([
+        ev({ url: 'https://shop.example/u/jane.doe@example.com?variant=black&email=jane@example.com#top', referrer: 'https://www.google.com/search?q=jane', viewport: { w: 1452, h: 917 } }),
+        ev({ type: 'click', id: 'k3J9x2abce', url: 'https://shop.example/p', click: { selector: 'div#jane.doe@example.com>button.add', label: 'add', x: 0.123, y: 0.456, page_x: 817, page_y: 1203 } }),
+        ev({ type: 'engagement', id: 'k3J9x2abcf', url: 'https://shop.example/p', engagement: { visible_ms: 27_000.4, scroll_depth: 80 } }),
+        ev({ type: 'custom', id: 'k3J9x2abcg', url: 'https://shop.example/cart', custom: { name: 'checkout_start', props: { items: 2, email: 'jane@example.com' } } }),
+      ]),
+    );
+    expect(out.dropped).toEqual({});
+    expect(out.unknownIp).toBe(0);
+    expect(out.rows).toHaveLength(4);
+    const [pv, click, eng, custom] = out.rows;
+    expect(pv).toMatchObject({
+      site: 'shop',
+      ts: '2026-11-25 12:00:00.123',
+      host: 'shop.example',
+      path: '/u/:email',
+      query: 'variant=black',
+      referrer_host: 'www.google.com',
+      ip_prefix: '198.51.100.0/24',
+      browser: 'Chrome',
+      browser_major: '131',
+      os: 'Windows',
+      device_type: 'desktop',
+      language: 'de',
+      viewport_w: 1440,
+      viewport_h: 900,
+    });
+    expect(click).toMatchObject({ click_selector: 'div>button.add', click_label: 'add', click_x: 0.12, click_y: 0.46, page_x: 810, page_y: 1200 });
+    expect(eng).toMatchObject({ visible_ms: 27_000, scroll_depth: 80 });
+    expect(custom).toMatchObject({ custom_name: 'checkout_start', custom_props: { items: '2' } });
+    // One visitor, one page view (same client pageview_id), distinct event ids; all keyed hashes.
+    expect(new Set(out.rows.map((r) => r.visitor_id)).size).toBe(1);
+    expect(new Set(out.rows.map((r) => r.pageview_id)).size).toBe(1);
+    expect(new Set(out.rows.map((r) => r.event_id)).size).toBe(4);
+    const text = JSON.stringify(out.rows);
+    for (const leak of ['198.51.100.213', '6778.86', 'Mozilla', 'k3J9x2', 'Qm81', 'jane', '#top', 'de-CH']) expect(text).not.toContain(leak);
+  });
+
+  it('drops bots before anything is hashed, and counts them', () => {
+    const out = run(request([ev({}), ev({ id: 'k3J9x2abce' })], { userAgent: 'Googlebot/2.1 (+http://www.google.com/bot.html)' }));
+    expect(out).toEqual({ rows: [], dropped: { bot: 2 }, unknownIp: 0 });
+  });
+
+  it('stores a refused address as unknown and counts it', () => {
+    for (const ip of ['0xc0.168.1.1', '3232235777', 'fe80::1%eth0', '']) {
+      const out = run(request([ev({})], { ip }));
+      expect(out.unknownIp, ip).toBe(1);
+      expect(out.rows[0]!.ip_prefix).toBe('');
+    }
+  });
+
+  it('truncates an IPv6 client, and an IPv6 that embeds an IPv4 as that IPv4', () => {
+    expect(run(request([ev({})], { ip: '2001:db8:c0de:cafe::1' })).rows[0]!.ip_prefix).toBe('2001:db8:c0de::/48');
+    expect(run(request([ev({})], { ip: '2002:c633:64d5::1' })).rows[0]!.ip_prefix).toBe('198.51.100.0/24');
+  });
+
+  it('drops and counts events of foreign hosts, non-http URLs and unsafe custom names; internal referrers keep only a path', () => {
+    const out = run(
+      request([
+        ev({ url: 'https://evil.example/' }),
+        ev({ url: 'javascript:alert(1)' }),
+        ev({ type: 'custom', url: 'https://shop.example/', custom: { name: 'order:4111111111111111' } }),
+        ev({ url: 'http://localhost:8080/a', referrer: 'http://localhost:8080/u/jane.doe@example.com?x=1' }),
+      ]),
+    );
+    expect(out.dropped).toEqual({ host_mismatch: 1, invalid_url: 1, invalid_custom: 1 });
+    expect(out.rows).toHaveLength(1);
+    expect(out.rows[0]).toMatchObject({ host: 'localhost', referrer_host: '', referrer_path: '/u/:email' });
+  });
+
+  it('gives the same ids for a redelivered request, and other ids under another day\'s salt', () => {
+    const req = request([ev({})]);
+    const a = run(req).rows[0]!;
+    const b = run(req).rows[0]!;
+    expect([b.event_id, b.pageview_id, b.visitor_id]).toEqual([a.event_id, a.pageview_id, a.visitor_id]);
+    const c = anonymiseRequest(req, Buffer.alloc(32, 2), { config, device: createDeviceParser() }).rows[0]!;
+    expect(c.visitor_id).not.toBe(a.visitor_id);
+    expect(c.pageview_id).not.toBe(a.pageview_id);
+    expect(c.event_id).not.toBe(a.event_id);
+  });
+
+  it('never collapses two visitors who send the same client ids into one event', () => {
+    const events = [ev({}), ev({ type: 'click', id: 'c1ickId00', click: { selector: 'main>button', x: 0.5, y: 0.5, page_x: 10, page_y: 10 } })];
+    const a = run(request(events)).rows;
+    const b = run(request(events, { ip: '203.0.113.77' })).rows;
+    expect(b.map((r) => r.event_id)).not.toContain(a[0]!.event_id);
+    expect(b.map((r) => r.event_id)).not.toContain(a[1]!.event_id);
+    expect(b[0]!.visitor_id).not.toBe(a[0]!.visitor_id);
+  });
+
+  it('formats the receive time as ClickHouse DateTime64(3) UTC', () => {
+    expect(formatTimestamp(Date.UTC(2026, 0, 2, 3, 4, 5, 6))).toBe('2026-01-02 03:04:05.006');
+  });
+});

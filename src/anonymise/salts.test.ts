@@ -1,0 +1,191 @@
+/**
+ * Daily salts and keyed ids (DESIGN §3 item 3), with a controllable clock:
+ * after rotation yesterday's ids do not link to today's, a salt lives at most
+ * 48 h, only today's and yesterday's exist, and a day past the window gets a
+ * one-off salt that is never stored.
+ */
+import { describe, expect, it } from 'vitest';
+import { dayKey, saltExpiry, saltFingerprint, SaltRing, type SaltBackend } from './salts.js';
+import { eventId, keyedId, pageviewId, visitorId } from './ids.js';
+
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const T0 = Date.UTC(2026, 10, 25, 9, 30); // 2026-11-25 09:30 UTC
+
+/** An in-memory SaltBackend with Redis' SET NX + PXAT semantics, on the test's clock. */
+class ClockedBackend implements SaltBackend {
+  readonly store = new Map<string, { value: Buffer; expireAt: number }>();
+  readonly writes: { key: string; at: number; expireAt: number }[] = [];
+  failNext = false;
+  constructor(private readonly clock: { now: number }) {}
+  async getOrCreate(key: string, value: Buffer, expireAtMs: number): Promise<Buffer> {
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error('redis down');
+    }
+    this.expire();
+    const have = this.store.get(key);
+    if (have) return have.value;
+    this.store.set(key, { value, expireAt: expireAtMs });
+    this.writes.push({ key, at: this.clock.now, expireAt: expireAtMs });
+    return value;
+  }
+  live(): string[] {
+    this.expire();
+    return [...this.store.keys()].sort();
+  }
+  private expire() {
+    for (const [k, v] of this.store) if (v.expireAt <= this.clock.now) this.store.delete(k);
+  }
+}
+
+function setup(start = T0) {
+  const clock = { now: start };
+  const backend = new ClockedBackend(clock);
+  const ring = new SaltRing(backend, () => clock.now);
+  return { clock, backend, ring };
+}
+
+const SITE = 'shop';
+const IP = '198.51.100.213';
+const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+
+describe('keyed ids', () => {
+  const salt = Buffer.alloc(32, 7);
+
+  it('are 64-bit unsigned decimals, deterministic under one salt, different under another', () => {
+    const id = visitorId(salt, SITE, IP, UA);
+    expect(id).toMatch(/^\d{1,20}$/);
+    expect(BigInt(id) < 2n ** 64n).toBe(true);
+    expect(visitorId(salt, SITE, IP, UA)).toBe(id);
+    expect(visitorId(Buffer.alloc(32, 8), SITE, IP, UA)).not.toBe(id);
+  });
+
+  it('depend on every input: site, full address, user agent', () => {
+    const id = visitorId(salt, SITE, IP, UA);
+    expect(visitorId(salt, 'other', IP, UA)).not.toBe(id);
+    // The full address, not the truncated one: two visitors in one /24 are two visitors.
+    expect(visitorId(salt, SITE, '198.51.100.214', UA)).not.toBe(id);
+    expect(visitorId(salt, SITE, IP, `${UA} x`)).not.toBe(id);
+  });
+
+  it('length-prefix their parts, so shifted boundaries never collide', () => {
+    expect(keyedId(salt, 'ab', 'c')).not.toBe(keyedId(salt, 'a', 'bc'));
+    expect(keyedId(salt, '1:a', '')).not.toBe(keyedId(salt, '1', 'a'));
+  });
+
+  it('never contain a client-chosen value, and keep the roles apart', () => {
+    const v = visitorId(salt, SITE, IP, UA);
+    const pv = pageviewId(salt, SITE, v, 'Qm81abcdef');
+    const ev = eventId(salt, SITE, v, 'Qm81abcdef', 'k3J9x2abcd');
+    for (const id of [pv, ev]) {
+      expect(id).toMatch(/^\d+$/);
+      expect(id).not.toContain('Qm81');
+    }
+    expect(new Set([v, pv, ev]).size).toBe(3);
+    // The same client page-view and event ids from two visitors give two page views and two events.
+    const other = visitorId(salt, SITE, '203.0.113.9', UA);
+    expect(pageviewId(salt, SITE, other, 'Qm81abcdef')).not.toBe(pv);
+    expect(eventId(salt, SITE, other, 'Qm81abcdef', 'k3J9x2abcd')).not.toBe(ev);
+  });
+});
+
+describe('daily salts', () => {
+  it('one salt per UTC day: events of a day share it, the next day gets another', async () => {
+    const { clock, ring } = setup();
+    const morning = await ring.saltFor(Date.UTC(2026, 10, 25, 0, 0, 1));
+    const evening = await ring.saltFor(Date.UTC(2026, 10, 25, 23, 59, 59));
+    expect(morning.salt.length).toBe(32);
+    expect(evening.salt.equals(morning.salt)).toBe(true);
+    expect(morning.late).toBe(false);
+    clock.now = T0 + DAY;
+    const tomorrow = await ring.saltFor(clock.now);
+    expect(tomorrow.salt.equals(morning.salt)).toBe(false);
+  });
+
+  it("after rotation yesterday's visitor, page-view and event ids do not link to today's", async () => {
+    const { clock, ring } = setup();
+    const ids = async (at: number) => {
+      const { salt } = await ring.saltFor(at);
+      const v = visitorId(salt, SITE, IP, UA);
+      return { v, pv: pageviewId(salt, SITE, v, 'Qm81abcdef'), ev: eventId(salt, SITE, v, 'Qm81abcdef', 'k3J9x2abcd') };
+    };
+    const day1 = await ids(clock.now);
+    expect(await ids(clock.now + HOUR)).toEqual(day1); // same day: linked, as intended
+    clock.now += DAY;
+    const day2 = await ids(clock.now);
+    expect(day2.v).not.toBe(day1.v);
+    expect(day2.pv).not.toBe(day1.pv);
+    expect(day2.ev).not.toBe(day1.ev);
+    // Yesterday's events still in the queue are hashed under yesterday's salt: same ids as before.
+    expect(await ids(T0)).toEqual(day1);
+  });
+
+  it('a salt expires at the end of the following UTC day: never more than 48 h after it was created', async () => {
+    const { clock, backend, ring } = setup(Date.UTC(2026, 10, 25, 0, 0, 0));
+    await ring.saltFor(clock.now);
+    clock.now += 13 * HOUR;
+    await ring.saltFor(clock.now - DAY); // yesterday's, created late
+    expect(backend.writes).toHaveLength(2);
+    for (const w of backend.writes) {
+      expect(w.expireAt - w.at).toBeLessThanOrEqual(48 * HOUR);
+      expect(w.expireAt).toBeGreaterThan(w.at);
+    }
+    expect(saltExpiry(T0) - Date.UTC(2026, 10, 25)).toBe(48 * HOUR);
+    expect(dayKey(T0)).toBe('2026-11-25');
+  });
+
+  it("only today's and yesterday's salts exist; after that nobody can recompute an id", async () => {
+    const { clock, backend, ring } = setup();
+    const first = await ring.saltFor(T0);
+    const idDay1 = visitorId(first.salt, SITE, IP, UA);
+    clock.now = T0 + DAY;
+    await ring.saltFor(clock.now);
+    expect(backend.live()).toEqual(['2026-11-25', '2026-11-26']);
+    clock.now = T0 + 2 * DAY;
+    await ring.saltFor(clock.now);
+    expect(backend.live()).toEqual(['2026-11-26', '2026-11-27']);
+    // An event of day 1 arriving now (a queue stalled for two days) gets a one-off salt, never stored.
+    const late = await ring.saltFor(T0);
+    expect(late.late).toBe(true);
+    expect(late.salt.equals(first.salt)).toBe(false);
+    expect(visitorId(late.salt, SITE, IP, UA)).not.toBe(idDay1);
+    const again = await ring.saltFor(T0);
+    expect(again.salt.equals(late.salt)).toBe(false);
+    expect(backend.live()).toEqual(['2026-11-26', '2026-11-27']);
+  });
+
+  it('an event stamped in the future uses today\'s salt, so no salt outlives 48 h', async () => {
+    const { clock, backend, ring } = setup(Date.UTC(2026, 10, 25, 23, 59, 58));
+    const today = await ring.saltFor(clock.now);
+    const ahead = await ring.saltFor(clock.now + 5000); // collector clock 5 s ahead, past midnight
+    expect(ahead.salt.equals(today.salt)).toBe(true);
+    expect(backend.live()).toEqual(['2026-11-25']);
+    expect(Math.max(...backend.writes.map((w) => w.expireAt - w.at))).toBeLessThanOrEqual(48 * HOUR);
+  });
+
+  it('workers agree: the first salt stored for a day wins', async () => {
+    const clock = { now: T0 };
+    const backend = new ClockedBackend(clock);
+    const a = new SaltRing(backend, () => clock.now);
+    const b = new SaltRing(backend, () => clock.now);
+    const [sa, sb] = await Promise.all([a.saltFor(T0), b.saltFor(T0)]);
+    expect(sa.salt.equals(sb.salt)).toBe(true);
+  });
+
+  it('a failed fetch is not cached: the next call tries again', async () => {
+    const { backend, ring } = setup();
+    backend.failNext = true;
+    await expect(ring.saltFor(T0)).rejects.toThrow('redis down');
+    const ok = await ring.saltFor(T0);
+    expect(ok.salt.length).toBe(32);
+  });
+
+  it('a fingerprint identifies a salt without revealing it', () => {
+    const salt = Buffer.from('00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff', 'hex');
+    const fp = saltFingerprint(salt);
+    expect(fp).toMatch(/^[0-9a-f]{8}$/);
+    expect(salt.toString('hex')).not.toContain(fp);
+    expect(salt.toString('base64')).not.toContain(fp);
+  });
+});

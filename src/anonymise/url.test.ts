@@ -1,0 +1,251 @@
+/**
+ * URL and referrer scrubbing (DESIGN §3 item 5): table-driven vectors for
+ * every rule, and a fuzz run of 50,000-character adversarial strings through
+ * every scrubber of the anonymiser, which must stay fast (no ReDoS).
+ */
+import { describe, expect, it } from 'vitest';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { classifyDigits, decodeValue, luhn, scrubHost, scrubPath, scrubReferrer, scrubUrl, scrubValue } from './url.js';
+import { sanitiseClick, sanitiseLabel, sanitiseSelector } from './click.js';
+import { sanitiseCustom } from './custom.js';
+import { primaryLanguage } from './language.js';
+import { parseStrictIp } from './ip.js';
+import { parseDevice } from './device.js';
+
+const JWT = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkphbmUifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
+
+describe('scrubValue: personal data becomes a placeholder', () => {
+  it.each([
+    // emails, also percent-encoded once or twice
+    ['jane.doe@example.com', ':email'],
+    ['Jane.Doe+shop@Example.CO.UK', ':email'],
+    ['jane.doe%40example.com', ':email'],
+    ['jane.doe%2540example.com', ':email'],
+    ['jane.doe%252540example.com', ':email'],
+    ['contact-jane@example.org-thanks', ':email'],
+    // card numbers passing Luhn, in any grouping
+    ['4111111111111111', ':card'],
+    ['4111 1111 1111 1111', ':card'],
+    ['4111-1111-1111-1111', ':card'],
+    ['4111.1111.1111.1111', ':card'],
+    ['card-4111-1111-1111-1111-ok', ':card'],
+    ['5500005555555559', ':card'],
+    ['378282246310005', ':card'],
+    // phone numbers: separators or a leading +
+    ['+49 30 1234567', ':phone'],
+    ['+49 (30) 123-4567', ':phone'],
+    ['+4930123456', ':phone'],
+    ['555.123.4567', ':phone'],
+    ['(555) 123-4567', ':phone'],
+    ['call-030-1234-567', ':phone'],
+    // long digit runs (not Luhn-valid 16 digits, IBAN-like, order numbers)
+    ['4111111111111112', ':num'],
+    ['0301234567', ':num'],
+    ['order-123456', ':num'],
+    ['DE89370400440532013000', ':num'],
+    ['DE89 3704 0044 0532 0130 00', ':num'],
+    // UUIDs, hex and base64 tokens, JWTs
+    ['c018252c-7fe2-4370-9c34-cfc757dfde15', ':id'],
+    ['ORDER-C018252C-7FE2-4370-9C34-CFC757DFDE15', ':id'],
+    ['dc9bb49d64afda5fb18b7084f91d51de', ':token'],
+    ['fq68qX5mczibX7ctpeKr-Q', ':token'],
+    ['ZM7ZVCGtmHyKjkeq2UYq2HRi6G_XfiC3', ':token'],
+    ['oYYJKEjLLEEB9cp6dA8DR9uJasNGYKfFZZtFIq-O3ao', ':token'],
+    ['k3j9x2abcdq8z7m1n0p4', ':token'],
+    ['reset-aB3dE5gH7jK9mN1pQ3sT', ':token'],
+    [JWT, ':token'],
+  ])('%j → %s', (raw, want) => {
+    expect(scrubValue(raw)).toBe(want);
+  });
+
+  it.each([
+    'usb-c-65w',
+    'usb-c-65w-charger-for-laptops-2024',
+    '4k-60hz-hdmi-2-1-cable',
+    'galaxy-s24-ultra-256gb-black',
+    'power-bank-20000',
+    'ProductCategoryOverview',
+    'Some-Title-2024-Edition-XYZ',
+    '2023-11-25',
+    '25.11.2023',
+    'checkout',
+    'v2',
+    '1.2.3',
+    'p12345',
+    'café',
+    'summer-sale',
+  ])('%j is kept', (raw) => {
+    expect(scrubValue(raw)).toBe(raw);
+  });
+
+  it('caps values before looking at them', () => {
+    expect(scrubValue('x'.repeat(1000))).toHaveLength(256);
+    expect(scrubValue('x'.repeat(1000), 128)).toHaveLength(128);
+  });
+
+  it('decodes malformed escapes piecewise, so a stray % cannot hide an @', () => {
+    expect(decodeValue('100%-jane%40example.com')).toBe('100%-jane@example.com');
+    expect(scrubValue('100%-jane%40example.com')).toBe(':email');
+  });
+
+  it('luhn and digit groups', () => {
+    expect(luhn('4111111111111111')).toBe(true);
+    expect(luhn('4111111111111112')).toBe(false);
+    expect(classifyDigits('no digits here')).toBeNull();
+    expect(classifyDigits('size 42')).toBeNull();
+  });
+});
+
+describe('scrubPath', () => {
+  it.each([
+    ['/checkout/jane.doe@example.com/confirm', '/checkout/:email/confirm'],
+    ['/u/jane.doe%40example.com', '/u/:email'],
+    ['/orders/123456789/items', '/orders/:num/items'],
+    ['/pay/4111111111111111', '/pay/:card'],
+    ['/call/+49%2030%201234567', '/call/:phone'],
+    [`/reset/${JWT}`, '/reset/:token'],
+    ['/o/c018252c-7fe2-4370-9c34-cfc757dfde15/view', '/o/:id/view'],
+    ['/products/usb-c-65w', '/products/usb-c-65w'],
+    ['/cart;jsessionid=0A1B2C3D', '/cart'],
+    ['/cart%3Bjsessionid=0A1B2C3D/x', '/cart/x'],
+    ['/a%2Fb', '/a%2Fb'],
+    ['/', '/'],
+    ['', '/'],
+  ])('%j → %j', (raw, want) => {
+    expect(scrubPath(raw)).toBe(want);
+  });
+});
+
+describe('scrubUrl', () => {
+  const opts = { allowlist: ['variant', 'ref'] };
+
+  it('drops fragment, userinfo and every query parameter but utm_* and the allowlist; lowercases the host', () => {
+    const u = scrubUrl('https://jane:secret@Shop.EXAMPLE:8443/products/usb-c-65w?utm_source=mail&utm_medium=email&utm_campaign=bf&utm_term=charger&utm_content=top&variant=black&email=jane@x.com&q=jane#section-2', opts)!;
+    expect(u).toEqual({
+      host: 'shop.example',
+      hostPort: 'shop.example:8443',
+      path: '/products/usb-c-65w',
+      query: 'variant=black',
+      utm: { source: 'mail', medium: 'email', campaign: 'bf', term: 'charger', content: 'top' },
+    });
+    expect(JSON.stringify(u)).not.toMatch(/jane|secret|section/);
+  });
+
+  it('scrubs kept values as well', () => {
+    const u = scrubUrl('https://shop.example/?utm_source=jane%40example.com&utm_term=%2B49%2030%201234567&ref=4111111111111111&variant=dc9bb49d64afda5fb18b7084f91d51de', opts)!;
+    expect(u.utm.source).toBe(':email');
+    expect(u.utm.term).toBe(':phone');
+    expect(u.query).toBe('ref=:card&variant=:token');
+  });
+
+  it('refuses what is not http(s)', () => {
+    for (const raw of ['javascript:alert(1)', 'ftp://x.example/', 'mailto:jane@example.com', 'not a url', '']) expect(scrubUrl(raw, opts)).toBeNull();
+  });
+});
+
+describe('scrubReferrer', () => {
+  const hosts = ['shop.example', 'localhost:8080'];
+  it.each([
+    ['https://shop.example/checkout/jane.doe@example.com?q=1#x', { host: '', path: '/checkout/:email' }],
+    ['http://localhost:8080/cart', { host: '', path: '/cart' }],
+    ['https://www.google.com/search?q=jane+doe', { host: 'www.google.com', path: '' }],
+    ['https://mail.example.org/inbox/jane.doe@example.com', { host: 'mail.example.org', path: '' }],
+    ['https://4111111111111111.cdn.example/', { host: ':card.cdn.example', path: '' }],
+    ['http://198.51.100.213/', { host: ':ip', path: '' }],
+    ['http://0xc6.51.100.213/', { host: ':ip', path: '' }],
+    ['http://[2001:db8::1]/', { host: ':ip', path: '' }],
+    ['android-app://com.example', { host: '', path: '' }],
+    [undefined, { host: '', path: '' }],
+  ])('%j', (raw, want) => {
+    expect(scrubReferrer(raw, hosts)).toEqual(want);
+  });
+
+  it('scrubHost keeps plain host names', () => {
+    expect(scrubHost('www.bing.com')).toBe('www.bing.com');
+  });
+});
+
+describe('fuzz: 50,000-character adversarial strings through every scrubber stay fast', () => {
+  const N = 50_000;
+  const fill = (unit: string) => unit.repeat(Math.ceil(N / unit.length)).slice(0, N);
+  const inputs: Record<string, string> = {
+    'a@': fill('a@'),
+    '@.': fill('@.'),
+    'a.': fill('a.'),
+    'long word + !': fill('a').slice(0, N - 1) + '!',
+    digits: fill('0'),
+    'digit groups': fill('4111 '),
+    'plus digits': fill('+1 '),
+    '%': fill('%'),
+    '%25': fill('%25'),
+    '%40': fill('%40'),
+    'hex + z': fill('abcdef0123456789').slice(0, N - 1) + 'z',
+    base64: randomBytes(N).toString('base64url').slice(0, N),
+    'uuid-ish': fill('c018252c-7fe2-'),
+    'jwt-ish': fill('eyJabcdefgh.'),
+    slashes: fill('/a'),
+    semicolons: fill(';a'),
+    brackets: fill('[('),
+    quotes: fill('"\''),
+    selector: fill('div#a.b>'),
+    spaces: fill(' '),
+    unicode: fill('ü€𝄞'),
+    hyphens: fill('-'),
+    colons: fill(':'),
+  };
+  const url = (s: string) => `https://shop.example/${s}?utm_source=${s}&ref=${s}#${s}`;
+  const scrubbers: Record<string, (s: string) => unknown> = {
+    scrubValue: (s) => scrubValue(s),
+    classifyDigits: (s) => classifyDigits(s),
+    decodeValue: (s) => decodeValue(s),
+    scrubPath: (s) => scrubPath(`/${s}`),
+    scrubUrl: (s) => scrubUrl(url(s), { allowlist: ['ref'] }),
+    scrubReferrer: (s) => scrubReferrer(url(s), ['other.example']),
+    scrubHost: (s) => scrubHost(s),
+    sanitiseSelector: (s) => sanitiseSelector(s),
+    sanitiseLabel: (s) => sanitiseLabel(s),
+    sanitiseClick: (s) => sanitiseClick({ selector: s, label: s, x: 0.5, y: 0.5, page_x: 1, page_y: 1 }),
+    sanitiseCustom: (s) => sanitiseCustom({ name: s, props: { [s.slice(0, 64)]: s, note: s } }),
+    primaryLanguage: (s) => primaryLanguage(s),
+    parseStrictIp: (s) => parseStrictIp(s),
+    parseDevice: (s) => parseDevice(s),
+  };
+  const timings: Record<string, string> = {};
+
+  it.each(Object.keys(scrubbers))('%s', (name) => {
+    const fn = scrubbers[name]!;
+    let worst = 0;
+    let worstInput = '';
+    const start = performance.now();
+    for (const [label, s] of Object.entries(inputs)) {
+      expect(s.length).toBeGreaterThanOrEqual(N - 1);
+      const t = performance.now();
+      fn(s);
+      const ms = performance.now() - t;
+      if (ms > worst) [worst, worstInput] = [ms, label];
+    }
+    const total = performance.now() - start;
+    timings[name] = `${total.toFixed(1)} ms for ${Object.keys(inputs).length} inputs, worst ${worst.toFixed(2)} ms (${worstInput})`;
+    // Not a speed measurement (that is the benchmark's job): a guard against catastrophic backtracking. A quadratic
+    // or exponential regex on 50,000 characters takes many seconds; linear, capped scrubbers take about a
+    // millisecond. The bound is far above that because CI machines are shared and may be heavily loaded.
+    expect(worst).toBeLessThan(1000);
+  });
+
+  it('records the timings', () => {
+    expect(Object.keys(timings)).toHaveLength(Object.keys(scrubbers).length);
+    console.log(`fuzz, ${N}-character inputs:\n${Object.entries(timings).map(([k, v]) => `  ${k}: ${v}`).join('\n')}`);
+  });
+
+  it('random printable strings never throw and never come back longer than their caps', () => {
+    for (let i = 0; i < 300; i++) {
+      const s = randomBytes(200 + (i % 50)).toString('latin1');
+      expect(scrubValue(s).length).toBeLessThanOrEqual(256);
+      expect(sanitiseSelector(s).length).toBeLessThanOrEqual(256);
+      expect(() => scrubPath(s)).not.toThrow();
+      expect(() => scrubUrl(`https://x.example/${s}`, { allowlist: [] })).not.toThrow();
+      expect(() => scrubReferrer(`https://y.example/${s}`, ['x.example'])).not.toThrow();
+    }
+    expect(scrubValue(randomUUID())).toBe(':id');
+  });
+});
