@@ -1,0 +1,184 @@
+/**
+ * The storefront tracking script, served at /t.js:
+ *   <script defer src="https://collector.example/t.js" data-site="shop"></script>
+ *
+ * Captures page views (first load and SPA navigations), clicks (selector path,
+ * label, position), one engagement figure per page view (visible time and
+ * maximum scroll depth) and custom events from window.anonAnalytics.track().
+ * Sends nothing under Global Privacy Control, Do Not Track or after
+ * anonAnalytics.consent(false). Keeps no cookies and no storage except the
+ * opt-out flag; its random ids live in memory for one page view only.
+ *
+ * It runs inside someone else's shop: every entry point is wrapped so that it
+ * can never throw into the page, and loading it twice does nothing the second
+ * time. Byte budget: 2.5 KB gzip (src/tracker/tracker.test.ts).
+ */
+import type { CustomPropValue, WireEvent } from '../collect/wire-types.js';
+import { clickData } from './click.js';
+import { browserSaysNo, optedOut, rememberOptOut, trackingAllowed } from './consent.js';
+import { createSender } from './send.js';
+
+export interface AnonAnalytics {
+  track(name: string, props?: Record<string, unknown>): void;
+  consent(granted: boolean): void;
+  /** Marks a running tracker: a second copy of the script stops when it sees this. */
+  readonly v: 1;
+}
+
+type Body = Omit<WireEvent, 'type' | 'id' | 'pageview_id' | 'ts' | 'url'>;
+
+const CUSTOM_NAME = /^[A-Za-z][\w.:-]{0,63}$/;
+const PROP_KEY = /^[\w.-]{1,64}$/;
+const MAX_PROPS = 20;
+const MAX_URL = 2048;
+
+/** 16 random characters of [0-9a-z] (~82 bits): only ever in memory, for one page view. */
+function randomId(): string {
+  let s = '';
+  for (const b of crypto.getRandomValues(new Uint8Array(16))) s += (b % 36).toString(36);
+  return s;
+}
+
+function safe<A extends unknown[]>(f: (...a: A) => void): (...a: A) => void {
+  return (...a) => {
+    try {
+      f(...a);
+    } catch {}
+  };
+}
+
+function start(w: Window & { anonAnalytics?: AnonAnalytics }): void {
+  const script = (document.currentScript || document.querySelector('script[data-site]')) as HTMLScriptElement | null;
+  const site = script?.dataset.site;
+  if (!script || !site) return;
+  const sender = createSender(script.dataset.endpoint || new URL('/collect', script.src).href, site, trackingAllowed);
+
+  // The current page view. Reset on every navigation; nothing survives the page.
+  let pageviewId = '';
+  let url = '';
+  let visibleMs = 0;
+  let visibleSince = 0;
+  let scrollDepth = 0;
+  let sentMs = -1;
+  let sentDepth = -1;
+
+  const now = () => Date.now();
+  const pageUrl = () => location.href.split('#')[0]!.slice(0, MAX_URL);
+  const viewport = () => ({ w: Math.min(innerWidth, 1e5), h: Math.min(innerHeight, 1e5) });
+  const visibleNow = () => visibleMs + (visibleSince ? now() - visibleSince : 0);
+
+  function send(type: WireEvent['type'], body: Body): void {
+    if (pageviewId && trackingAllowed()) sender.push({ type, id: randomId(), pageview_id: pageviewId, ts: now(), url, ...body });
+  }
+
+  function measureScroll(): void {
+    const height = document.documentElement.scrollHeight;
+    if (height) scrollDepth = Math.max(scrollDepth, Math.min(100, Math.round(((scrollY + innerHeight) / height) * 100)));
+  }
+
+  /** Cumulative for the page view; sent again only when it grew (hidden, shown again, left). */
+  function engagement(): void {
+    measureScroll();
+    const ms = Math.min(Math.round(visibleNow()), 864e5);
+    if (ms === sentMs && scrollDepth === sentDepth) return;
+    sentMs = ms;
+    sentDepth = scrollDepth;
+    send('engagement', { engagement: { visible_ms: ms, scroll_depth: scrollDepth } });
+  }
+
+  /** A page view for a URL not yet seen as the current one (first load, pushState, popstate). */
+  function route(): void {
+    const next = pageUrl();
+    if (next === url) return;
+    engagement();
+    // The collector keeps only a referrer's host (or, on the same site, its path): its query never leaves the page.
+    const referrer = (url || document.referrer).split(/[?#]/)[0]!;
+    url = next;
+    pageviewId = randomId();
+    visibleMs = scrollDepth = 0;
+    visibleSince = document.visibilityState === 'visible' ? now() : 0;
+    sentMs = sentDepth = -1;
+    send('pageview', { referrer: referrer.slice(0, MAX_URL), viewport: viewport() });
+  }
+
+  function leave(): void {
+    visibleMs = visibleNow();
+    visibleSince = 0;
+    engagement();
+    sender.flush();
+  }
+
+  const api: AnonAnalytics = {
+    v: 1,
+    track: safe((name: string, props?: Record<string, unknown>) => {
+      if (typeof name !== 'string' || !CUSTOM_NAME.test(name)) return;
+      const clean: Record<string, CustomPropValue> = {};
+      let n = 0;
+      const given = props && typeof props === 'object' ? props : {};
+      for (const k of Object.keys(given)) {
+        const v = given[k];
+        const ok = typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Math.abs(v) <= 1e15);
+        if (ok && n < MAX_PROPS && PROP_KEY.test(k) && k !== 'constructor' && k !== 'prototype') {
+          clean[k] = typeof v === 'string' ? v.slice(0, 256) : (v as number | boolean);
+          n++;
+        }
+      }
+      send('custom', { custom: { name, props: clean } });
+    }),
+    consent: safe((granted: boolean) => {
+      const wasAllowed = trackingAllowed();
+      rememberOptOut(!granted);
+      if (!granted) return sender.clear();
+      // Resuming starts a fresh page view for the page the visitor is on.
+      if (!wasAllowed && !browserSaysNo() && !optedOut()) {
+        pageviewId = url = '';
+        route();
+      }
+    }),
+  };
+  w.anonAnalytics = api;
+
+  const safeRoute = safe(route);
+  for (const m of ['pushState', 'replaceState'] as const) {
+    const original = history[m];
+    history[m] = function (this: History, ...args: Parameters<History['pushState']>) {
+      const r = original.apply(this, args);
+      safeRoute();
+      return r;
+    };
+  }
+  addEventListener('popstate', safeRoute);
+  addEventListener('scroll', safe(measureScroll), { passive: true });
+  addEventListener('pagehide', safe(leave));
+  // Restored from the back/forward cache: the visitor sees the page again, a new page view.
+  addEventListener(
+    'pageshow',
+    safe((e: PageTransitionEvent) => {
+      if (e.persisted) {
+        url = '';
+        route();
+      }
+    }),
+  );
+  document.addEventListener(
+    'visibilitychange',
+    safe(() => {
+      if (document.visibilityState === 'hidden') leave();
+      else visibleSince ||= now();
+    }),
+  );
+  document.addEventListener(
+    'click',
+    safe((e: MouseEvent) => {
+      const click = clickData(e);
+      if (click) send('click', { click, viewport: viewport() });
+    }),
+    true,
+  );
+  route();
+}
+
+try {
+  const w = window as Window & { anonAnalytics?: AnonAnalytics };
+  if (!w.anonAnalytics?.v) start(w);
+} catch {}
