@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Router } from 'express';
 import type { Config } from '../config/config.js';
 import { createCollectorApp, type ReadinessCheck } from '../collect/app.js';
+import { RateLimiter } from '../collect/rate-limit.js';
 import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
 import { collectorSealKey } from '../queue/keys.js';
@@ -65,6 +66,8 @@ export async function startCollector(config: Config, opts: CollectorOptions): Pr
     attempts: config.queue.attempts,
   });
   producer.startSampling();
+  metrics.setQueueSource(() => producer.lastStats());
+  const rateLimit = new RateLimiter(redis, { prefix: config.redis.prefix, ...config.rateLimit });
   const readiness: ReadinessCheck[] = [
     {
       name: 'redis',
@@ -95,6 +98,7 @@ export async function startCollector(config: Config, opts: CollectorOptions): Pr
     readiness,
     metrics,
     log,
+    rateLimit,
     routers: opts.routers,
   });
   const server = createHttpServer(app);
@@ -105,6 +109,11 @@ export async function startCollector(config: Config, opts: CollectorOptions): Pr
     producer,
     async close() {
       // Stop accepting, let in-flight requests finish (each waits for its Redis ack), then flush.
+      // A keep-alive client that keeps sending would hold its connection (and so the drain) open until the
+      // grace period ran out: from now on each response closes its connection.
+      server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+        res.shouldKeepAlive = false;
+      });
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await closed;

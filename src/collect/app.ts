@@ -7,9 +7,10 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { RequestContext } from '../anonymise/types.js';
 import { isCanonicalIp } from '../anonymise/ip.js';
 import type { Logger } from '../observe/logger.js';
-import type { Metrics } from '../observe/metrics.js';
+import type { Metrics, RefusalReason } from '../observe/metrics.js';
 import { BodyError, checkBodyHeaders, parseJson, readBodyText } from './body.js';
-import { BatchError, validateBatch } from './wire.js';
+import type { RateDecision, RateLimiter } from './rate-limit.js';
+import { BatchError, rejectionLabel, validateBatch } from './wire.js';
 
 export interface CollectQueue {
   submit(req: { ctx: RequestContext; events: import('./wire-types.js').WireEvent[] }): Promise<void>;
@@ -29,6 +30,8 @@ export interface CollectorDeps {
   readiness: ReadinessCheck[];
   metrics: Metrics;
   log: Logger;
+  /** Per-site and per-address request limits (absent = none). */
+  rateLimit?: RateLimiter;
   /** Extra routes mounted by the process (tracker script, demo, query, dashboard, metrics). */
   routers?: Router[];
   now?: () => number;
@@ -36,6 +39,10 @@ export interface CollectorDeps {
 
 const RETRY_AFTER_UNAVAILABLE = '2';
 const RETRY_AFTER_OVERLOADED = '5';
+/** Any shop may post events (sites and page hosts are checked in the body); no credentials are ever used. */
+const COLLECT_CORS = { 'Access-Control-Allow-Origin': '*', 'Access-Control-Expose-Headers': 'Retry-After' };
+
+const REFUSAL_BY_STATUS: Record<number, RefusalReason> = { 400: 'bad_request', 403: 'forbidden', 413: 'too_large', 415: 'unsupported_media_type' };
 
 function sendJson(res: Response, status: number, body: unknown, headers?: Record<string, string>): void {
   res.status(status);
@@ -58,21 +65,51 @@ export function createCollectorApp(deps: CollectorDeps): express.Express {
   app.post('/collect', async (req, res) => {
     const end = metrics.requests.startTimer();
     const reply = (status: number, body: unknown, headers?: Record<string, string>) => {
+      // A body left unread (refused before or while reading it) is not drained: the connection
+      // is closed after the answer, so a client cannot keep streaming megabytes at us.
+      if (!req.complete) res.set('Connection', 'close');
+      // The tracker runs on the shop's origin: its fetch fallback must be able to read 429/503 Retry-After.
+      res.set(COLLECT_CORS);
       sendJson(res, status, body, headers);
       end({ status: String(status) });
     };
+    const refuse = (reason: RefusalReason, status: number, body: unknown, headers?: Record<string, string>) => {
+      metrics.requestsRefused.inc({ reason });
+      // Bounded fields only: the reason label and status, never the request's own text.
+      log.debug({ status, reason }, 'collect request refused');
+      reply(status, body, headers);
+    };
+    const tooMany = (d: Exclude<RateDecision, { ok: true }>) =>
+      refuse(d.scope === 'site' ? 'rate_limited_site' : 'rate_limited_address', 429, { error: `rate limit of this ${d.scope} exceeded; retry later` }, {
+        'Retry-After': String(d.retryAfterSeconds),
+      });
+    // The client address only feeds a keyed hash (rate-limit.ts); it is never logged or stored here.
+    const clientAddress = req.ip ?? req.socket.remoteAddress ?? '';
     try {
       checkBodyHeaders(req);
+      // An address already over its limit is refused before its body is read, without Redis.
+      const known = deps.rateLimit?.knownBlocked(clientAddress);
+      if (known && !known.ok) return tooMany(known);
       if (consentWithdrawn(req, deps.consent)) {
         // Dropped before the body is read or sealed: nothing of it is kept.
         metrics.eventsDropped.inc({ reason: 'consent' });
         return reply(202, { accepted: 0, dropped: 'consent' });
       }
       const batch = validateBatch(parseJson(await readBodyText(req)), deps.sites);
-      if (batch.rejected.length) metrics.eventsRejected.inc(batch.rejected.length);
+      for (const r of batch.rejected) metrics.eventsRejected.inc({ reason: rejectionLabel(r.reason) });
       if (batch.events.length === 0) return reply(202, { accepted: 0, rejected: batch.rejected });
+      if (deps.rateLimit?.enabled) {
+        let decision: RateDecision;
+        try {
+          decision = await deps.rateLimit.consume(clientAddress, batch.site);
+        } catch (err) {
+          log.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'rate limiter unavailable, answering 503');
+          return refuse('queue_unavailable', 503, { error: 'queue unavailable; retry later' }, { 'Retry-After': RETRY_AFTER_UNAVAILABLE });
+        }
+        if (!decision.ok) return tooMany(decision);
+      }
       if (deps.queue.overloaded()) {
-        return reply(503, { error: 'queue is above its high-water mark; retry later' }, { 'Retry-After': RETRY_AFTER_OVERLOADED });
+        return refuse('overloaded', 503, { error: 'queue is above its high-water mark; retry later' }, { 'Retry-After': RETRY_AFTER_OVERLOADED });
       }
       const forwarded = req.ip ?? '';
       const ctx: RequestContext = {
@@ -87,17 +124,22 @@ export function createCollectorApp(deps: CollectorDeps): express.Express {
         await deps.queue.submit({ ctx, events: batch.events });
       } catch (err) {
         log.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'queue unavailable, answering 503');
-        return reply(503, { error: 'queue unavailable; retry later' }, { 'Retry-After': RETRY_AFTER_UNAVAILABLE });
+        return refuse('queue_unavailable', 503, { error: 'queue unavailable; retry later' }, { 'Retry-After': RETRY_AFTER_UNAVAILABLE });
       }
       metrics.eventsAccepted.inc(batch.events.length);
       return reply(202, { accepted: batch.events.length, rejected: batch.rejected });
     } catch (err) {
-      if (err instanceof BodyError || err instanceof BatchError) return reply(err.status, { error: err.message });
+      if (err instanceof BodyError || err instanceof BatchError) return refuse(REFUSAL_BY_STATUS[err.status] ?? 'bad_request', err.status, { error: err.message });
       log.error({ err }, 'unexpected error in /collect');
-      return reply(500, { error: 'internal error' });
+      return refuse('internal', 500, { error: 'internal error' });
     }
   });
 
+  // Preflight for clients posting application/json cross-origin (the tracker's text/plain needs none).
+  app.options('/collect', (_req, res) => {
+    res.set({ ...COLLECT_CORS, 'Access-Control-Allow-Methods': 'POST', 'Access-Control-Allow-Headers': 'Content-Type', 'Access-Control-Max-Age': '86400' });
+    res.status(204).end();
+  });
   app.all('/collect', (_req, res) => sendJson(res, 405, { error: 'use POST' }, { Allow: 'POST' }));
 
   app.get('/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }));

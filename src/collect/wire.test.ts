@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { batch, EventBuilder } from '../../test/support/builders.js';
-import { BatchError, validateBatch } from './wire.js';
+import { BatchError, rejectionLabel, validateBatch } from './wire.js';
 
 const sites = { demo: ['localhost', '127.0.0.1'], shop: ['shop.example', 'shop.example:8443'] };
 
@@ -84,6 +84,26 @@ describe('validateBatch', () => {
     const v = validateBatch({ site: 'demo', events: [e] }, sites);
     expect(v.events).toHaveLength(0);
     expect(v.rejected[0]!.reason).toMatch(reason);
+  });
+
+  it('rejects strings that are not valid Unicode (lone surrogates)', () => {
+    const e = EventBuilder.click().build();
+    e.click!.selector = 'main>\ud800';
+    const v = validateBatch({ site: 'demo', events: [e, EventBuilder.pageview().referrer('https://x.example/\udc00').build()] }, sites);
+    expect(v.rejected).toEqual([
+      { index: 0, reason: 'click.selector: not valid Unicode' },
+      { index: 1, reason: 'referrer: not valid Unicode' },
+    ]);
+  });
+
+  it('labels rejections for metrics by field, never by a value from the request', () => {
+    expect(rejectionLabel('id: must be 8–64 of [A-Za-z0-9_-]')).toBe('id');
+    expect(rejectionLabel('click.x: must be between 0 and 1')).toBe('click');
+    expect(rejectionLabel('custom.props.jane@example.com: must be a string, number or boolean')).toBe('custom');
+    expect(rejectionLabel('pageview: unknown key "jane@example.com"')).toBe('unknown_key');
+    expect(rejectionLabel('url: host is not configured for this site')).toBe('host');
+    expect(rejectionLabel('jane@example.com: whatever')).toBe('other');
+    expect(rejectionLabel('no colon at all')).toBe('other');
   });
 
   it('returns fresh objects holding only validated fields', () => {

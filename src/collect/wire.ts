@@ -66,11 +66,16 @@ function onlyKeys(o: Record<string, unknown>, allowed: ReadonlySet<string>, wher
   }
 }
 
+// ES2024 String.prototype.isWellFormed (Node ≥ 20); the lib target here is ES2022.
+const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
 function str(v: unknown, where: string, max: number, min = 0): string {
   if (typeof v !== 'string') fail(`${where}: must be a string`);
   const s = v as string;
   if (s.length > max) fail(`${where}: longer than ${max} characters`);
   if (s.length < min) fail(`${where}: required`);
+  // A lone surrogate (`"\ud800"` is valid JSON) is not text: it would not survive UTF-8 encoding downstream.
+  if (!wellFormed(s)) fail(`${where}: not valid Unicode`);
   return s;
 }
 
@@ -186,6 +191,16 @@ function event(v: unknown): WireEvent {
       break;
   }
   return out;
+}
+
+const REASON_FIELDS = new Set(['event', 'type', 'id', 'pageview_id', 'ts', 'url', 'referrer', 'viewport', 'click', 'engagement', 'custom']);
+
+/** A bounded metric label for a rejection reason: the field at fault, never a value from the request. */
+export function rejectionLabel(reason: string): string {
+  if (reason.includes(': unknown key')) return 'unknown_key';
+  if (reason.startsWith('url: host')) return 'host';
+  const field = reason.slice(0, Math.max(0, reason.indexOf(':'))).split('.')[0] ?? '';
+  return REASON_FIELDS.has(field) ? field : 'other';
 }
 
 /** Whether a page URL's host is one of the site's hosts (a configured entry may carry a port). */

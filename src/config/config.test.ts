@@ -12,6 +12,9 @@ describe('loadConfig', () => {
     expect(c.anonymise).toMatchObject({ ipv4Prefix: 24, ipv6Prefix: 48 });
     expect(c.store.retentionDays).toBe(180);
     expect(Object.isFrozen(c.sites)).toBe(true);
+    // Generous enough for a benchmark at ~10k req/s from one address, off with 0.
+    expect(c.rateLimit).toEqual({ windowMs: 10_000, perAddress: 200_000, perSite: 1_000_000, secret: undefined });
+    expect(loadConfig({ RATE_LIMIT_PER_SITE: '0', RATE_LIMIT_PER_ADDRESS: '5' }).rateLimit).toMatchObject({ perSite: 0, perAddress: 5 });
   });
 
   it('parses SITES, TRUST_PROXY forms and numbers', () => {
@@ -40,6 +43,11 @@ describe('loadConfig', () => {
     expect(bad({ IPV4_PREFIX: '32' })).toMatch(/IPV4_PREFIX/);
     expect(bad({ IPV6_PREFIX: '64' })).toMatch(/IPV6_PREFIX/);
     expect(bad({ REDIS_URL: 'nope' })).toMatch(/REDIS_URL/);
+    expect(bad({ RATE_LIMIT_WINDOW_MS: '10' })).toMatch(/RATE_LIMIT_WINDOW_MS/);
+    expect(bad({ RATE_LIMIT_PER_ADDRESS: '-1' })).toMatch(/RATE_LIMIT_PER_ADDRESS/);
+    const rl = bad({ RATE_LIMIT_SECRET: 'short-secret' });
+    expect(rl).toMatch(/RATE_LIMIT_SECRET/);
+    expect(rl).not.toContain('short-secret');
     const secret = bad({ ADMIN_TOKEN: 'short-secret' });
     expect(secret).toMatch(/ADMIN_TOKEN/);
     expect(secret).not.toContain('short-secret');

@@ -41,6 +41,8 @@ const sitesSchema = z
       .refine((o) => Object.keys(o).length > 0, 'at least one site is required'),
   );
 
+const FAULT = /^(crash-at:(mid-anonymise|before-insert|after-insert)(:[0-9]{1,6})?|store-down-while-file|poison-while-file)$/;
+
 const tokenSchema = z.string().min(16, 'must be at least 16 characters').optional();
 
 const envSchema = z.object({
@@ -87,8 +89,18 @@ const envSchema = z.object({
   RETRY_MAX_BACKOFF_MS: intIn(100, 3_600_000, 30_000),
   DLQ_RETENTION_DAYS: intIn(1, 365, 14),
   SHUTDOWN_GRACE_MS: intIn(100, 600_000, 15_000),
+  RATE_LIMIT_WINDOW_MS: intIn(1000, 3_600_000, 10_000),
+  RATE_LIMIT_PER_ADDRESS: intIn(0, 100_000_000, 200_000),
+  RATE_LIMIT_PER_SITE: intIn(0, 1_000_000_000, 1_000_000),
+  RATE_LIMIT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   MIGRATE_ON_START: boolFlag(true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Test-only fault injection (src/app/faults.ts); refused in production below.
+  TEST_ONLY_FAULTS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(FAULT, 'comma-separated faults: crash-at:<mid-anonymise|before-insert|after-insert>[:n], store-down-while-file, poison-while-file'))),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -140,8 +152,18 @@ export interface Config {
     readonly dlqRetentionDays: number;
   };
   readonly worker: { readonly batchRows: number; readonly flushMs: number; readonly concurrency: number };
+  /** Fixed-window request limits of /collect; 0 turns a limit off. */
+  readonly rateLimit: {
+    readonly windowMs: number;
+    readonly perAddress: number;
+    readonly perSite: number;
+    /** Key of the HMAC that hides client addresses in Redis key names; undefined → random per process. */
+    readonly secret: string | undefined;
+  };
   readonly shutdownGraceMs: number;
   readonly logLevel: string;
+  /** TEST_ONLY_FAULTS: faults the fault tests switch on (src/app/faults.ts); always empty in production. */
+  readonly testOnlyFaults: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -170,12 +192,15 @@ export function loadConfig(env: Env = process.env): Config {
         const name = i.path[0] === undefined ? '(environment)' : String(i.path[0]);
         const where = i.path.length > 1 ? ` at ${i.path.slice(1).join('.')}` : '';
         const got = cleaned[name];
-        const shown = got === undefined || /TOKEN|KEY|PASSWORD/.test(name) ? '' : ` (got ${JSON.stringify(got.slice(0, 80))})`;
+        const shown = got === undefined || /TOKEN|KEY|PASSWORD|SECRET/.test(name) ? '' : ` (got ${JSON.stringify(got.slice(0, 80))})`;
         return `${name}${where}: ${i.message}${shown}`;
       }),
     );
   }
   const e = parsed.data;
+  if (e.NODE_ENV === 'production' && e.TEST_ONLY_FAULTS.length > 0) {
+    throw new ConfigError(['TEST_ONLY_FAULTS: fault injection is for tests and is refused when NODE_ENV=production (unset it)']);
+  }
   const trustProxy = parseTrustProxy(e.TRUST_PROXY);
   const dataDir = path.resolve(e.DATA_DIR);
   const config: Config = {
@@ -209,8 +234,10 @@ export function loadConfig(env: Env = process.env): Config {
       dlqRetentionDays: e.DLQ_RETENTION_DAYS,
     },
     worker: { batchRows: e.INSERT_BATCH_ROWS, flushMs: e.INSERT_FLUSH_MS, concurrency: e.WORKER_CONCURRENCY },
+    rateLimit: { windowMs: e.RATE_LIMIT_WINDOW_MS, perAddress: e.RATE_LIMIT_PER_ADDRESS, perSite: e.RATE_LIMIT_PER_SITE, secret: e.RATE_LIMIT_SECRET },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     logLevel: e.LOG_LEVEL,
+    testOnlyFaults: e.TEST_ONLY_FAULTS,
   };
   return deepFreeze(config);
 }

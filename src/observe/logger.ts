@@ -11,6 +11,9 @@ const REDACT = [
   'ip', '*.ip', 'ua', '*.ua', 'userAgent', '*.userAgent', 'url', '*.url', 'referrer', '*.referrer',
   'headers', '*.headers', 'req.headers', 'salt', '*.salt', 'privateKey', '*.privateKey', 'token', '*.token',
   'authorization', '*.authorization', 'query', '*.query', 'body', '*.body', 'password', '*.password',
+  'secret', '*.secret', 'cookie', '*.cookie', 'remoteAddress', '*.remoteAddress', 'forwarded', '*.forwarded',
+  'address', '*.address', 'xff', '*.xff', 'publicKey', '*.publicKey', 'apiKey', '*.apiKey',
+  '["user-agent"]', '*["user-agent"]', '["x-forwarded-for"]', '*["x-forwarded-for"]',
 ];
 
 export function createLogger(level: string, name: string, destination?: pino.DestinationStream): Logger {

@@ -5,13 +5,53 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** What the queue gauges report; read at each scrape from the process's latest sample. */
+export interface QueueGaugeSource {
+  (): { waiting: number; active: number; failed: number; oldestWaitingAgeMs: number; sampledAt: number };
+}
+
+/** Why a whole /collect request was refused (bounded label values). */
+export type RefusalReason =
+  | 'bad_request'
+  | 'forbidden'
+  | 'too_large'
+  | 'unsupported_media_type'
+  | 'rate_limited_address'
+  | 'rate_limited_site'
+  | 'overloaded'
+  | 'queue_unavailable'
+  | 'internal';
+
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
+  let queueSource: QueueGaugeSource | undefined;
+  // Gauges read the latest queue sample at scrape time (the producer samples every 250 ms),
+  // so /metrics is current without anyone having to call /readyz.
+  const fromQueue = (pick: (s: ReturnType<QueueGaugeSource>) => number) =>
+    function (this: Gauge) {
+      const s = queueSource?.();
+      if (s && s.sampledAt > 0) this.set(pick(s));
+    };
   const m = {
     registry,
+    /** Feeds the queue gauges (waiting, active, failed, oldest age, dead letters) from a sampler. */
+    setQueueSource(source: QueueGaugeSource): void {
+      queueSource = source;
+    },
     eventsAccepted: new Counter({ name: 'anon_events_accepted_total', help: 'Events acknowledged with 202 and handed to Redis', registers: [registry] }),
-    eventsRejected: new Counter({ name: 'anon_events_rejected_total', help: 'Events refused by validation', registers: [registry] }),
+    eventsRejected: new Counter({
+      name: 'anon_events_rejected_total',
+      help: 'Events refused by validation, by the field at fault (an event of a request refused as a whole is not counted here)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    requestsRefused: new Counter({
+      name: 'anon_collect_refused_requests_total',
+      help: 'POST /collect requests refused as a whole, by reason (4xx/5xx: none of their events was taken)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     eventsDropped: new Counter({ name: 'anon_events_dropped_total', help: 'Events dropped on purpose (consent, bot, ...)', labelNames: ['reason'] as const, registers: [registry] }),
     requests: new Histogram({
       name: 'anon_collect_request_seconds',
@@ -20,10 +60,17 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
-    queueWaiting: new Gauge({ name: 'anon_queue_waiting_jobs', help: 'Jobs waiting in the queue', registers: [registry] }),
-    queueActive: new Gauge({ name: 'anon_queue_active_jobs', help: 'Jobs being processed', registers: [registry] }),
-    queueFailed: new Gauge({ name: 'anon_queue_failed_jobs', help: 'Jobs in the dead-letter (failed) set', registers: [registry] }),
-    queueOldestAge: new Gauge({ name: 'anon_queue_oldest_waiting_seconds', help: 'Age of the oldest waiting job', registers: [registry] }),
+    queueWaiting: new Gauge({ name: 'anon_queue_waiting_jobs', help: 'Jobs waiting in the queue', registers: [registry], collect: fromQueue((s) => s.waiting) }),
+    queueActive: new Gauge({ name: 'anon_queue_active_jobs', help: 'Jobs being processed', registers: [registry], collect: fromQueue((s) => s.active) }),
+    queueFailed: new Gauge({ name: 'anon_queue_failed_jobs', help: 'Jobs in the dead-letter (failed) set', registers: [registry], collect: fromQueue((s) => s.failed) }),
+    queueOldestAge: new Gauge({
+      name: 'anon_queue_oldest_waiting_seconds',
+      help: 'Age of the oldest waiting job',
+      registers: [registry],
+      collect: fromQueue((s) => s.oldestWaitingAgeMs / 1000),
+    }),
+    // The dead-letter queue is the failed set (src/queue/dlq.ts); named on its own for alerting.
+    deadLetters: new Gauge({ name: 'anon_dead_letter_jobs', help: 'Jobs in the dead-letter queue (sealed, expiring)', registers: [registry], collect: fromQueue((s) => s.failed) }),
     rowsInserted: new Counter({ name: 'anon_rows_inserted_total', help: 'Rows inserted into ClickHouse', registers: [registry] }),
     insertBatchRows: new Histogram({
       name: 'anon_insert_batch_rows',

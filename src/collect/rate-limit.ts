@@ -1,0 +1,206 @@
+/**
+ * Rate limits of /collect, per site and per client address.
+ *
+ * Design note:
+ * - Counters live in Redis, so a limit holds across every collector. One
+ *   fixed window per key (`INCRBY` + `PEXPIRE` in one Lua script); the window
+ *   number is part of the key, so a key is never reused and simply expires.
+ * - Group commit, as in the producer: the checks of all requests that arrive
+ *   in one turn of the event loop go to Redis in a single script call, and
+ *   each request still gets its exact count (its position within its key's
+ *   increment). At high request rates this keeps the limiter at a fraction
+ *   of a Redis round trip per request, without any extra delay.
+ * - Privacy: a client address never appears in a key name. The key holds an
+ *   HMAC-SHA256 of the address under RATE_LIMIT_SECRET (or, unset, a random
+ *   per-process secret), which is never written to Redis or logged: a Redis
+ *   dump alone cannot be brute-forced back to addresses, and the keys expire
+ *   within a window anyway. With the per-process default, each collector
+ *   counts addresses on its own (site counters are always shared); set the
+ *   same RATE_LIMIT_SECRET on every collector to share them.
+ * - Cheap refusals: once a key is over its limit, this process remembers it
+ *   until the window ends and refuses without asking Redis, so a flood from
+ *   one address costs Redis nothing more.
+ * - Redis unreachable: `consume` throws and the caller answers 503, like any
+ *   other queue failure.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { Redis } from '../queue/redis.js';
+
+export interface RateLimitOptions {
+  /** Redis key prefix (the queue prefix, so a hash tag like `{anon}` keeps the keys in one slot). */
+  prefix: string;
+  windowMs: number;
+  /** Requests per window per client address; 0 = no limit. */
+  perAddress: number;
+  /** Requests per window per site; 0 = no limit. */
+  perSite: number;
+  /** HMAC key for client addresses; undefined → random for this process. */
+  secret?: string;
+  now?: () => number;
+}
+
+export type RateScope = 'address' | 'site';
+
+export type RateDecision = { ok: true } | { ok: false; scope: RateScope; retryAfterSeconds: number };
+
+// KEYS = counters, ARGV[1] = expiry in ms, ARGV[i + 1] = increment of KEYS[i]. Returns the new values.
+const INCR_ALL = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  local by = tonumber(ARGV[i + 1])
+  local n = redis.call('INCRBY', key, by)
+  if n == by then redis.call('PEXPIRE', key, ARGV[1]) end
+  out[i] = n
+end
+return out`;
+
+const OK: RateDecision = { ok: true };
+/** A flush carries at most this many requests; more arriving in one tick go in the next call. */
+const MAX_GROUP = 1000;
+
+interface Check {
+  id: string;
+  key: string;
+  scope: RateScope;
+  limit: number;
+  /** This request's position among the group's increments of `key` (1-based). */
+  position: number;
+}
+
+interface Waiter {
+  checks: Check[];
+  t: number;
+  windowEnd: number;
+  resolve: (d: RateDecision) => void;
+  reject: (err: unknown) => void;
+}
+
+interface Group {
+  increments: Map<string, number>;
+  waiters: Waiter[];
+}
+
+export class RateLimiter {
+  private readonly secret: Buffer;
+  private readonly now: () => number;
+  /** key → end of the window in which it went over its limit. */
+  private readonly blocked = new LRUCache<string, number>({ max: 10_000 });
+  private sha: string | undefined;
+  private group: Group | undefined;
+
+  constructor(
+    private readonly redis: Pick<Redis, 'evalsha' | 'script'>,
+    private readonly opts: RateLimitOptions,
+  ) {
+    this.secret = opts.secret ? Buffer.from(opts.secret, 'utf8') : randomBytes(32);
+    this.now = opts.now ?? Date.now;
+  }
+
+  get enabled(): boolean {
+    return this.opts.perAddress > 0 || this.opts.perSite > 0;
+  }
+
+  /** The part of a Redis key that stands for a client address: a keyed hash, never the address. */
+  addressKey(address: string): string {
+    return createHmac('sha256', this.secret).update(address).digest('base64url').slice(0, 22);
+  }
+
+  /** A refusal this process already knows about (no Redis round trip); undefined = ask `consume`. */
+  knownBlocked(address: string, site?: string): RateDecision | undefined {
+    const t = this.now();
+    if (this.opts.perAddress > 0) {
+      const d = this.blockedUntil(`a:${this.addressKey(address)}`, t, 'address');
+      if (d) return d;
+    }
+    if (site !== undefined && this.opts.perSite > 0) return this.blockedUntil(`s:${site}`, t, 'site');
+    return undefined;
+  }
+
+  /** Counts one request of `address` for `site` and says whether it is within both limits. */
+  consume(address: string, site: string): Promise<RateDecision> {
+    if (!this.enabled) return Promise.resolve(OK);
+    const known = this.knownBlocked(address, site);
+    if (known) return Promise.resolve(known);
+    const t = this.now();
+    const window = Math.floor(t / this.opts.windowMs);
+    const group = this.currentGroup();
+    const checks: Check[] = [];
+    const add = (id: string, scope: RateScope, limit: number) => {
+      const key = `${this.opts.prefix}:rl:${id}:${window}`;
+      const position = (group.increments.get(key) ?? 0) + 1;
+      group.increments.set(key, position);
+      checks.push({ id, key, scope, limit, position });
+    };
+    if (this.opts.perAddress > 0) add(`a:${this.addressKey(address)}`, 'address', this.opts.perAddress);
+    if (this.opts.perSite > 0) add(`s:${site}`, 'site', this.opts.perSite);
+    return new Promise((resolve, reject) => {
+      group.waiters.push({ checks, t, windowEnd: (window + 1) * this.opts.windowMs, resolve, reject });
+      if (group.waiters.length >= MAX_GROUP) this.flush(group);
+    });
+  }
+
+  private currentGroup(): Group {
+    if (this.group) return this.group;
+    const group: Group = { increments: new Map(), waiters: [] };
+    this.group = group;
+    // Everything that arrives in this turn of the event loop shares one round trip.
+    setImmediate(() => this.flush(group));
+    return group;
+  }
+
+  private flush(group: Group): void {
+    if (this.group !== group) return;
+    this.group = undefined;
+    const keys = [...group.increments.keys()];
+    const increments = keys.map((k) => group.increments.get(k)!);
+    this.incr(keys, increments, this.opts.windowMs + 1000).then(
+      (totals) => {
+        const total = new Map(keys.map((k, i) => [k, Number(totals[i])]));
+        for (const w of group.waiters) w.resolve(this.decide(w, group, total));
+      },
+      (err) => {
+        for (const w of group.waiters) w.reject(err);
+      },
+    );
+  }
+
+  private decide(w: Waiter, group: Group, total: Map<string, number>): RateDecision {
+    for (const c of w.checks) {
+      // The count this request saw: what others had before the group, plus its place within the group.
+      const count = total.get(c.key)! - group.increments.get(c.key)! + c.position;
+      if (count > c.limit) {
+        this.blocked.set(c.id, w.windowEnd);
+        return { ok: false, scope: c.scope, retryAfterSeconds: retryAfter(w.windowEnd, w.t) };
+      }
+    }
+    return OK;
+  }
+
+  private blockedUntil(id: string, t: number, scope: RateScope): RateDecision | undefined {
+    const until = this.blocked.get(id);
+    if (until === undefined) return undefined;
+    if (until <= t) {
+      this.blocked.delete(id);
+      return undefined;
+    }
+    return { ok: false, scope, retryAfterSeconds: retryAfter(until, t) };
+  }
+
+  private async incr(keys: string[], increments: number[], expireMs: number): Promise<unknown[]> {
+    if (this.sha) {
+      try {
+        return (await this.redis.evalsha(this.sha, keys.length, ...keys, expireMs, ...increments)) as unknown[];
+      } catch (err) {
+        // After a Redis restart or SCRIPT FLUSH the script is gone: load it again below.
+        if (!/NOSCRIPT/.test((err as Error).message)) throw err;
+      }
+    }
+    this.sha = (await this.redis.script('LOAD', INCR_ALL)) as string;
+    return (await this.redis.evalsha(this.sha, keys.length, ...keys, expireMs, ...increments)) as unknown[];
+  }
+}
+
+function retryAfter(windowEnd: number, now: number): number {
+  return Math.max(1, Math.ceil((windowEnd - now) / 1000));
+}
