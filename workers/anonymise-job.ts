@@ -8,10 +8,11 @@ import type { AnonymiseConfig, EventRow } from '../src/anonymise/types.js';
 import { anonymiseRequest } from '../src/anonymise/pipeline.js';
 import type { DeviceParser } from '../src/anonymise/device.js';
 import type { SaltRing } from '../src/anonymise/salts.js';
-import { PermanentJobError, type QueuedJob } from '../src/queue/consumer.js';
+import type { JobFaults } from '../src/app/faults.js';
+import { DependencyUnavailableError, PermanentJobError, type QueuedJob } from '../src/queue/consumer.js';
 import { openJob, type JobPayload } from '../src/queue/job.js';
 import type { Unsealer } from '../src/queue/seal.js';
-import { existingEventIds, type EventInserter } from '../src/store/inserter.js';
+import { existingEventIds, InsertError, type EventInserter } from '../src/store/inserter.js';
 import type { ClickHouseClient } from '../src/store/client.js';
 import type { Metrics } from '../src/observe/metrics.js';
 
@@ -23,6 +24,21 @@ export interface JobProcessorDeps {
   inserter: EventInserter;
   client: ClickHouseClient;
   metrics: Metrics;
+  /** Test-only fault hooks (src/app/faults.ts); absent in production. */
+  faults?: JobFaults;
+}
+
+/**
+ * ClickHouse error codes that mean "these rows are wrong" (parse and type
+ * errors, constraint violations): retrying the same rows cannot help.
+ */
+const DATA_REJECTED = new Set([6, 26, 27, 32, 38, 41, 53, 69, 70, 72, 117, 131, 321, 469]);
+
+export function clickHouseErrorCode(err: unknown): number | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && /^[0-9]+$/.test(code)) return Number(code);
+  const m = /Code: ([0-9]+)\./.exec(String((err as Error | undefined)?.message ?? ''));
+  return m ? Number(m[1]) : undefined;
 }
 
 export function createJobProcessor(deps: JobProcessorDeps): (job: QueuedJob) => Promise<void> {
@@ -35,6 +51,7 @@ export function createJobProcessor(deps: JobProcessorDeps): (job: QueuedJob) => 
       throw new PermanentJobError(`cannot open job: ${(err as Error).message}`, { cause: err });
     }
     const firstDelivery = job.attemptsStarted <= 1 && job.attemptsMade === 0;
+    const faults = deps.faults;
     let rows: EventRow[] = [];
     for (const req of payload.reqs) {
       const { salt, late } = await deps.salts.saltFor(req.ctx.receivedAt);
@@ -45,11 +62,42 @@ export function createJobProcessor(deps: JobProcessorDeps): (job: QueuedJob) => 
         if (out.unknownIp) deps.metrics.unknownIp.inc(out.unknownIp);
         if (late) deps.metrics.lateSalt.inc(out.rows.length);
       }
+      faults?.reach('mid-anonymise');
     }
-    if (!firstDelivery) rows = await withoutStoredRows(deps.client, rows);
-    // A retried job is inserted on its own, so one poison job cannot keep failing the batches of others.
-    await deps.inserter.add(rows, job.id, { isolated: !firstDelivery });
+    faults?.poison(rows);
+    // Delivered before (a retry, a worker killed holding it, a pause for an outage): skip rows already stored.
+    if (!firstDelivery) rows = await storeCall(deps.client, () => withoutStoredRows(deps.client, rows));
+    faults?.reach('before-insert');
+    // A job that failed before is inserted on its own, so one poison job cannot keep failing the batches of
+    // others, and its own failure can be told apart from theirs.
+    const isolated = job.attemptsMade > 0;
+    try {
+      await storeCall(deps.client, () => deps.inserter.add(rows, job.id, { isolated }));
+    } catch (err) {
+      const code = clickHouseErrorCode(err instanceof InsertError ? err.cause : err);
+      if (isolated && code !== undefined && DATA_REJECTED.has(code)) {
+        // Only anonymised data can appear in this message: the job's rows, never its sealed context.
+        throw new PermanentJobError(`ClickHouse rejected the job's rows: ${(err as Error).message.slice(0, 300)}`, { cause: err });
+      }
+      throw err;
+    }
+    faults?.reach('after-insert');
   };
+}
+
+/**
+ * Runs a store call; when it fails and ClickHouse does not answer a ping
+ * either, the failure is the store's, not the job's: DependencyUnavailableError
+ * (the job waits without using up an attempt).
+ */
+async function storeCall<T>(client: ClickHouseClient, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    const ping = await client.ping().catch((e: unknown) => ({ success: false as const, error: e }));
+    if (!ping.success) throw new DependencyUnavailableError(`ClickHouse unavailable: ${(err as Error).message.slice(0, 200)}`, 'clickhouse', { cause: err });
+    throw err;
+  }
 }
 
 /** Drops rows whose event_id is already stored (a worker died after inserting, before completing). */

@@ -17,6 +17,7 @@ import { keyFingerprint, publicKeyOf, Unsealer } from '../queue/seal.js';
 import type { Store } from '../store/client.js';
 import { EventInserter } from '../store/inserter.js';
 import { createJobProcessor } from '../../workers/anonymise-job.js';
+import { createFaults } from './faults.js';
 
 export interface AnonymiserWorker {
   consumer: Consumer;
@@ -53,7 +54,10 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
   await assertNoEviction(redis);
   const privateKey = workerSealKey(config, log);
   log.info({ sealKey: keyFingerprint(publicKeyOf(privateKey)) }, 'worker opens jobs sealed for key');
-  const inserter = new EventInserter(store.client, {
+  // Empty unless a fault test set TEST_ONLY_FAULTS (refused in production): then `client` may fail on purpose.
+  const faults = createFaults(config.testOnlyFaults, config.store.dataDir);
+  const client = faults.store(store.client);
+  const inserter = new EventInserter(client, {
     batchRows: config.worker.batchRows,
     flushMs: config.worker.flushMs,
     onInsert: ({ rows, ms }) => {
@@ -72,8 +76,9 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
     device: createDeviceParser({ cacheSize: 10_000 }),
     config: anonymiseConfig(config),
     inserter,
-    client: store.client,
+    client,
     metrics,
+    faults,
   });
   const consumer = startConsumer(
     {
@@ -91,6 +96,9 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
     log.warn({ job: id, final, error: error.slice(0, 300) }, final ? 'job moved to the dead-letter queue' : 'job failed; will retry');
   });
   consumer.onError((err) => log.warn({ err: { message: err.message } }, 'worker error'));
+  consumer.onPaused(({ dependency, pauseMs, error }) =>
+    log.warn({ dependency, pauseMs, error: error.slice(0, 300) }, 'dependency unavailable; queue paused, jobs keep their attempts'),
+  );
   const deadLetters = new DeadLetters(redis, config.redis.queueName, config.redis.prefix);
   const expire = () =>
     deadLetters.expire(config.queue.dlqRetentionDays).then(

@@ -16,6 +16,24 @@ export class PermanentJobError extends Error {
   }
 }
 
+/**
+ * Something every job needs is down (ClickHouse unreachable): not the job's
+ * fault, so it must not use up the job's attempts, or a long outage would
+ * dead-letter the whole backlog. The job goes back to waiting and the queue
+ * is paused for all workers (BullMQ's manual rate limit) for a capped
+ * exponential backoff that grows while the outage lasts.
+ */
+export class DependencyUnavailableError extends Error {
+  override readonly name = 'DependencyUnavailableError';
+  constructor(
+    message: string,
+    readonly dependency: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** What a processor may know about a job: no BullMQ types leak past src/queue. */
 export interface QueuedJob {
   id: string;
@@ -44,17 +62,37 @@ export interface Consumer {
   close(): Promise<void>;
   onFailed(fn: (job: { id: string; final: boolean; error: string }) => void): void;
   onError(fn: (err: Error) => void): void;
+  /** A dependency is down: the queue is paused for `pauseMs` (once per backoff step, not once per job). */
+  onPaused(fn: (p: { dependency: string; pauseMs: number; error: string }) => void): void;
 }
 
 export function startConsumer(opts: ConsumerOptions, processor: (job: QueuedJob) => Promise<void>): Consumer {
   const connection = workerConnection(opts.redisUrl);
-  const worker = new Worker<SealedJobData>(
+  const maxBackoffMs = opts.maxBackoffMs ?? 30_000;
+  const pausedListeners: ((p: { dependency: string; pauseMs: number; error: string }) => void)[] = [];
+  // Outage backoff: grows by one step each time a pause has run out and the dependency is still down.
+  let outageSteps = 0;
+  let pausedUntil = 0;
+  const worker: Worker<SealedJobData> = new Worker<SealedJobData>(
     opts.queueName,
     async (job: Job<SealedJobData>) => {
       try {
         await processor({ id: job.id ?? '', data: job.data, attemptsStarted: job.attemptsStarted, attemptsMade: job.attemptsMade });
+        outageSteps = 0;
       } catch (err) {
         if (err instanceof PermanentJobError) throw new UnrecoverableError(err.message);
+        if (err instanceof DependencyUnavailableError) {
+          const now = Date.now();
+          if (now >= pausedUntil) {
+            const pauseMs = cappedBackoff(++outageSteps, 500, maxBackoffMs);
+            pausedUntil = now + pauseMs;
+            // If Redis is away too, the job cannot move anyway; it comes back as stalled.
+            await worker.rateLimit(pauseMs).catch(() => {});
+            for (const fn of pausedListeners) fn({ dependency: err.dependency, pauseMs, error: err.message });
+          }
+          // Back to waiting without using an attempt; every worker waits out the pause.
+          throw Worker.RateLimitError();
+        }
         throw err;
       }
     },
@@ -66,7 +104,10 @@ export function startConsumer(opts: ConsumerOptions, processor: (job: QueuedJob)
       stalledInterval: opts.stalledIntervalMs ?? opts.lockMs ?? 30_000,
       // A worker killed mid-job leaves it stalled; it must come back, not fail.
       maxStalledCount: 10,
-      settings: { backoffStrategy: (attemptsMade: number) => cappedBackoff(attemptsMade, 500, opts.maxBackoffMs ?? 30_000) },
+      settings: { backoffStrategy: (attemptsMade: number) => cappedBackoff(attemptsMade, 500, maxBackoffMs) },
+      // BullMQ honours a manual rate limit (the outage pause above) only when a limiter is set; this one never
+      // limits by itself (it counts jobs per second against an unreachable maximum).
+      limiter: { max: Number.MAX_SAFE_INTEGER, duration: 1000 },
     },
   );
   return {
@@ -84,6 +125,9 @@ export function startConsumer(opts: ConsumerOptions, processor: (job: QueuedJob)
     },
     onError(fn) {
       worker.on('error', fn);
+    },
+    onPaused(fn) {
+      pausedListeners.push(fn);
     },
   };
 }

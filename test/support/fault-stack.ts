@@ -1,0 +1,203 @@
+/**
+ * The fault tests' stage: the real collector and worker entry points as child
+ * processes on a fresh queue prefix and data directory, a ledger of every
+ * event the collector acknowledged with 2xx, and readers for what ClickHouse
+ * and Redis hold, so each test can end with count = distinct = acknowledged.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { BROWSER_UA, mixedBatch, randomId } from './builders.js';
+import { REDIS_URL } from './pipeline.js';
+import { freePort } from './redis-server.js';
+import { deleteKeys } from './redis-keys.js';
+import { startProcess, type Proc } from './process.js';
+import { tempDir } from './tmp.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const QUEUE = 'events';
+
+export interface SendResult {
+  status: number;
+  accepted: number;
+  ms: number;
+  retryAfter: string | null;
+  error?: string;
+}
+
+export interface FaultStack {
+  env: Record<string, string>;
+  dataDir: string;
+  prefix: string;
+  redisUrl: string;
+  collectorUrl: string;
+  workerUrl: string;
+  collector: Proc | undefined;
+  worker: Proc | undefined;
+  /** Events acknowledged with 2xx, in total. */
+  acknowledged: number;
+  redis: Redis;
+  startCollector(extra?: Record<string, string>): Promise<Proc>;
+  startWorker(extra?: Record<string, string>): Promise<Proc>;
+  /** One POST /collect of a batch (default 10 mixed events); 2xx adds to the ledger; a refused connection is status 0. */
+  send(body?: unknown): Promise<SendResult>;
+  /** Up to `rounds` rounds of `parallel` concurrent sends; `between` runs after each round and stops the load by returning 'stop'. */
+  load(rounds: number, parallel: number, between?: (round: number) => Promise<'stop' | void> | 'stop' | void): Promise<SendResult[]>;
+  query(sql: string): Promise<Record<string, string>>;
+  stored(where?: string): Promise<{ n: number; u: number }>;
+  /** Polls until ClickHouse holds at least `want` rows (default: the ledger), then returns count and distinct ids. */
+  waitForStored(want?: number, timeoutMs?: number, where?: string): Promise<{ n: number; u: number }>;
+  queueCounts(): Promise<{ wait: number; active: number; delayed: number; failed: number; prioritized: number }>;
+  jobKey(id: string): string;
+  /** `npm run dlq -- …` as a child process against this stack's prefix. */
+  dlq(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  workerLog(): { msg?: string; [k: string]: unknown }[];
+  close(): Promise<void>;
+}
+
+export async function createFaultStack(tag: string, env: Record<string, string> = {}, redisUrl = REDIS_URL): Promise<FaultStack> {
+  const dataDir = tempDir(tag);
+  const prefix = `t${randomId(8).replace(/[^A-Za-z0-9]/g, 'x')}`;
+  const [port, workerPort] = [await freePort(), await freePort()];
+  const base: Record<string, string> = {
+    REDIS_URL: redisUrl,
+    DATA_DIR: dataDir,
+    QUEUE_PREFIX: prefix,
+    PORT: String(port),
+    WORKER_PORT: String(workerPort),
+    HOST: '127.0.0.1',
+    INSERT_FLUSH_MS: '200',
+    JOB_LOCK_MS: '2000',
+    RETRY_MAX_BACKOFF_MS: '1000',
+    LOG_LEVEL: 'info',
+    ...env,
+  };
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null, retryStrategy: () => 100 });
+  redis.on('error', () => {});
+  const s: FaultStack = {
+    env: base,
+    dataDir,
+    prefix,
+    redisUrl,
+    collectorUrl: `http://127.0.0.1:${port}`,
+    workerUrl: `http://127.0.0.1:${workerPort}`,
+    collector: undefined,
+    worker: undefined,
+    acknowledged: 0,
+    redis,
+    async startCollector(extra = {}) {
+      s.collector = await startProcess('src/app/collector-main.ts', { ...base, ...extra }, `${s.collectorUrl}/healthz`);
+      return s.collector;
+    },
+    async startWorker(extra = {}) {
+      s.worker = await startProcess('workers/anonymiser.ts', { ...base, ...extra }, `${s.workerUrl}/healthz`);
+      return s.worker;
+    },
+    async send(body = mixedBatch(10)) {
+      const t0 = performance.now();
+      try {
+        const res = await fetch(`${s.collectorUrl}/collect`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'text/plain', 'User-Agent': BROWSER_UA },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(15_000),
+        });
+        const json = (await res.json().catch(() => ({}))) as { accepted?: number; error?: string };
+        const ms = performance.now() - t0;
+        const accepted = res.status >= 200 && res.status < 300 ? (json.accepted ?? 0) : 0;
+        s.acknowledged += accepted;
+        return { status: res.status, accepted, ms, retryAfter: res.headers.get('retry-after'), error: json.error };
+      } catch (err) {
+        return { status: 0, accepted: 0, ms: performance.now() - t0, retryAfter: null, error: (err as Error).message };
+      }
+    },
+    async load(rounds, parallel, between) {
+      const out: SendResult[] = [];
+      for (let i = 0; i < rounds; i++) {
+        out.push(...(await Promise.all(Array.from({ length: parallel }, () => s.send()))));
+        if ((await between?.(i)) === 'stop') break;
+      }
+      return out;
+    },
+    async query(sql) {
+      const { admin } = JSON.parse(fs.readFileSync(path.join(dataDir, 'tokens.json'), 'utf8')) as { admin: string };
+      const res = await fetch(`${s.workerUrl}/query`, { method: 'POST', headers: { Authorization: `Bearer ${admin}` }, body: sql, signal: AbortSignal.timeout(15_000) });
+      if (!res.ok) throw new Error(`${res.status} ${await res.text()}`);
+      return JSON.parse((await res.text()).trim()) as Record<string, string>;
+    },
+    async stored(where = '1') {
+      const r = await s.query(`SELECT count() AS n, uniqExact(event_id) AS u FROM events WHERE ${where}`);
+      return { n: Number(r.n), u: Number(r.u) };
+    },
+    async waitForStored(want = s.acknowledged, timeoutMs = 30_000, where = '1') {
+      const until = Date.now() + timeoutMs;
+      let last = { n: -1, u: -1 };
+      while (Date.now() < until) {
+        last = await s.stored(where).catch(() => last);
+        if (last.n >= want) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      return last;
+    },
+    async queueCounts() {
+      const k = (x: string) => `${prefix}:${QUEUE}:${x}`;
+      const [wait, active, delayed, failed, prioritized] = await Promise.all([
+        redis.llen(k('wait')),
+        redis.llen(k('active')),
+        redis.zcard(k('delayed')),
+        redis.zcard(k('failed')),
+        redis.zcard(k('prioritized')),
+      ]);
+      return { wait, active, delayed, failed, prioritized };
+    },
+    jobKey: (id) => `${prefix}:${QUEUE}:${id}`,
+    dlq(...args) {
+      return new Promise((resolve) => {
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', path.join(ROOT, 'scripts/dlq.ts'), ...args],
+          { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...base }, timeout: 30_000 },
+          (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+    },
+    workerLog() {
+      return parseLog(s.worker?.output ?? []);
+    },
+    async close() {
+      await s.worker?.stop('SIGKILL');
+      await s.collector?.stop('SIGKILL');
+      await deleteKeys(redis, prefix).catch(() => {});
+      redis.disconnect();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return s;
+}
+
+/** pino lines of a child's output (other lines skipped). */
+export function parseLog(output: string[]): { msg?: string; [k: string]: unknown }[] {
+  const out: { msg?: string; [k: string]: unknown }[] = [];
+  for (const line of output.join('').split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as { msg?: string });
+    } catch {}
+  }
+  return out;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits for a condition, bounded; returns the last value. */
+export async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number, intervalMs = 200): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let v = await read();
+  while (!ok(v) && Date.now() < end) {
+    await sleep(intervalMs);
+    v = await read();
+  }
+  return v;
+}
