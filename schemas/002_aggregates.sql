@@ -11,9 +11,7 @@ CREATE TABLE IF NOT EXISTS agg_pages_daily
     path        String,
     pageviews   SimpleAggregateFunction(sum, UInt64),
     engagements SimpleAggregateFunction(sum, UInt64),
-    visitors    AggregateFunction(uniqCombined(12), UInt64),
-    visible_ms  AggregateFunction(quantilesTDigest(0.5, 0.75), UInt32),
-    scroll      AggregateFunction(quantilesTDigest(0.5, 0.75), UInt8)
+    visitors    AggregateFunction(uniqCombined(12), UInt64)
 )
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(day)
@@ -27,33 +25,36 @@ SELECT
     path,
     countIf(type = 'pageview') AS pageviews,
     countIf(type = 'engagement') AS engagements,
-    uniqCombinedState(12)(visitor_id) AS visitors,
-    quantilesTDigestStateIf(0.5, 0.75)(visible_ms, type = 'engagement') AS visible_ms,
-    quantilesTDigestStateIf(0.5, 0.75)(scroll_depth, type = 'engagement') AS scroll
+    uniqCombinedState(12)(visitor_id) AS visitors
 FROM events
 GROUP BY site, day, path;
 
--- Scroll depth distribution in 10 % buckets (0, 10, …, 100), from engagement events.
-CREATE TABLE IF NOT EXISTS agg_scroll_daily
+-- Engagement per page view. The tracker reports a running total (visible time, deepest scroll) each time the
+-- page is hidden, left or navigated away from, so one page view may send several reports, and a report may be
+-- lost; the page view's figure is the largest one seen. Quantiles and the scroll distribution are taken over
+-- page views from here, never over raw reports (which would count a page view once per report and pull the
+-- median down). Holds the daily page-view and visitor hashes, so it expires with the raw events.
+CREATE TABLE IF NOT EXISTS agg_pageview_engagement
 (
-    site      LowCardinality(String),
-    day       Date,
-    path      String,
-    depth     UInt8,
-    views     SimpleAggregateFunction(sum, UInt64),
-    visitors  AggregateFunction(uniqCombined(12), UInt64)
+    site        LowCardinality(String),
+    day         Date,
+    path        String,
+    pageview_id UInt64,
+    visitor_id  SimpleAggregateFunction(any, UInt64),
+    visible_ms  SimpleAggregateFunction(max, UInt32),
+    scroll      SimpleAggregateFunction(max, UInt8)
 )
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(day)
-ORDER BY (site, day, path, depth)
-TTL day + INTERVAL {{AGGREGATE_RETENTION_MONTHS}} MONTH;
+ORDER BY (site, day, path, pageview_id)
+TTL day + INTERVAL {{RETENTION_DAYS}} DAY;
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS mv_scroll_daily TO agg_scroll_daily AS
-SELECT site, toDate(ts) AS day, path, toUInt8(intDiv(least(scroll_depth, 100), 10) * 10) AS depth,
-       count() AS views, uniqCombinedState(12)(visitor_id) AS visitors
+CREATE MATERIALIZED VIEW IF NOT EXISTS mv_pageview_engagement TO agg_pageview_engagement AS
+SELECT site, toDate(ts) AS day, path, pageview_id, any(visitor_id) AS visitor_id,
+       max(visible_ms) AS visible_ms, max(least(scroll_depth, 100)) AS scroll
 FROM events
 WHERE type = 'engagement'
-GROUP BY site, day, path, depth;
+GROUP BY site, day, path, pageview_id;
 
 -- Click heatmap cells: a 50 × n grid of 2 % cells of the viewport width
 -- (square cells, so y keeps the page's aspect), per viewport class.

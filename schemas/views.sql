@@ -37,6 +37,8 @@ GROUP BY day
 HAVING visitors >= {{K_ANONYMITY}}
 ORDER BY day;
 
+-- Dwell time and scroll depth are per page view (the largest running total it reported), from
+-- agg_pageview_engagement, so they cover RETENTION_DAYS; page views and visitors cover the aggregates' retention.
 CREATE OR REPLACE VIEW v_pages SQL SECURITY DEFINER AS
 SELECT page, pageviews, visitors, median_visible_ms, p75_visible_ms, median_scroll_depth, p75_scroll_depth
 FROM
@@ -44,30 +46,55 @@ FROM
     SELECT
         if(g_visitors >= {{K_ANONYMITY}}, path, 'other') AS page,
         sum(g_pageviews) AS pageviews,
-        uniqCombinedMerge(12)(g_state) AS visitors,
-        quantilesTDigestMerge(0.5, 0.75)(g_visible) AS qv,
-        quantilesTDigestMerge(0.5, 0.75)(g_scroll) AS qs,
+        uniqCombinedMerge(12)(g_state) AS visitors
+    FROM
+    (
+        SELECT path, sum(pageviews) AS g_pageviews, uniqCombinedMergeState(12)(visitors) AS g_state, uniqCombinedMerge(12)(visitors) AS g_visitors
+        FROM agg_pages_daily
+        WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+        GROUP BY path
+    )
+    GROUP BY page
+) AS p
+LEFT JOIN
+(
+    SELECT
+        if(g_visitors >= {{K_ANONYMITY}}, e.path, 'other') AS page,
+        quantiles(0.5, 0.75)(e.v) AS qv,
+        quantiles(0.5, 0.75)(e.s) AS qs,
         toUInt32(ifNotFinite(qv[1], 0)) AS median_visible_ms,
         toUInt32(ifNotFinite(qv[2], 0)) AS p75_visible_ms,
         toUInt8(ifNotFinite(qs[1], 0)) AS median_scroll_depth,
         toUInt8(ifNotFinite(qs[2], 0)) AS p75_scroll_depth
     FROM
     (
-        SELECT path, sum(pageviews) AS g_pageviews, uniqCombinedMergeState(12)(visitors) AS g_state, uniqCombinedMerge(12)(visitors) AS g_visitors,
-               quantilesTDigestMergeState(0.5, 0.75)(visible_ms) AS g_visible, quantilesTDigestMergeState(0.5, 0.75)(scroll) AS g_scroll
+        SELECT path, pageview_id, max(visible_ms) AS v, max(scroll) AS s
+        FROM agg_pageview_engagement
+        WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+        GROUP BY path, pageview_id
+    ) AS e
+    INNER JOIN
+    (
+        SELECT path, uniqCombinedMerge(12)(visitors) AS g_visitors
         FROM agg_pages_daily
         WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
         GROUP BY path
-    )
+    ) AS g ON g.path = e.path
     GROUP BY page
-)
+) AS q ON q.page = p.page
 WHERE visitors >= {{K_ANONYMITY}}
 ORDER BY pageviews DESC, page;
 
+-- Page views per deepest-scroll bucket (0, 10, …, 100 %), one count per page view.
 CREATE OR REPLACE VIEW v_scroll_depth SQL SECURITY DEFINER AS
-SELECT depth, sum(views) AS views, uniqCombinedMerge(12)(visitors) AS visitors
-FROM agg_scroll_daily
-WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
+SELECT depth, count() AS views, uniqCombined(12)(visitor_id) AS visitors
+FROM
+(
+    SELECT pageview_id, any(visitor_id) AS visitor_id, toUInt8(intDiv(max(scroll), 10) * 10) AS depth
+    FROM agg_pageview_engagement
+    WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
+    GROUP BY pageview_id
+)
 GROUP BY depth
 HAVING visitors >= {{K_ANONYMITY}}
 ORDER BY depth;

@@ -83,14 +83,18 @@ export async function migrate(client: ClickHouseClient, vars: MigrationVars, log
 
 /**
  * Every table with a retention TTL and the TTL it must have under the current
- * config. agg_visitor_days holds the daily visitor hash, so it expires with
- * the raw events, not with the other aggregates.
+ * config. agg_visitor_days and agg_pageview_engagement hold daily visitor and
+ * page-view hashes, so they expire with the raw events, not the aggregates.
  */
 export function retentionTtls(vars: MigrationVars): { table: string; ttl: string; interval: string }[] {
-  const aggregates = ['agg_pages_daily', 'agg_scroll_daily', 'agg_click_cells', 'agg_click_targets', 'agg_devices_daily', 'agg_page_devices_daily', 'agg_sources_daily', 'agg_custom_daily'];
+  const aggregates = ['agg_pages_daily', 'agg_click_cells', 'agg_click_targets', 'agg_devices_daily', 'agg_page_devices_daily', 'agg_sources_daily', 'agg_custom_daily'];
   return [
     { table: 'events', ttl: `toDateTime(ts) + INTERVAL ${vars.RETENTION_DAYS} DAY`, interval: `toIntervalDay(${vars.RETENTION_DAYS})` },
-    { table: 'agg_visitor_days', ttl: `day + INTERVAL ${vars.RETENTION_DAYS} DAY`, interval: `toIntervalDay(${vars.RETENTION_DAYS})` },
+    ...['agg_visitor_days', 'agg_pageview_engagement'].map((table) => ({
+      table,
+      ttl: `day + INTERVAL ${vars.RETENTION_DAYS} DAY`,
+      interval: `toIntervalDay(${vars.RETENTION_DAYS})`,
+    })),
     ...aggregates.map((table) => ({
       table,
       ttl: `day + INTERVAL ${vars.AGGREGATE_RETENTION_MONTHS} MONTH`,

@@ -8,6 +8,7 @@ import { perVisitor, row, formatTs } from '../../test/support/rows.js';
 import { tempDir } from '../../test/support/tmp.js';
 import { openStore, StoreLockedError, type Store } from './client.js';
 import { EventInserter, existingEventIds } from './inserter.js';
+import type { EventRow } from '../anonymise/types.js';
 import { applyRetention, migrate, retentionTtls, type MigrationVars } from './migrate.js';
 
 const dir = tempDir('store');
@@ -93,6 +94,32 @@ describe('analyst views suppress groups below k', () => {
     expect(Number(s!.pageviews)).toBe(13);
     expect(Number(s!.visitors)).toBe(15);
     expect(s!.bounce_rate).toBe(1);
+  });
+});
+
+describe('engagement is counted per page view', () => {
+  it('takes the largest running total of a page view that reported several times', async () => {
+    // 5 visitors, one page view each; the tracker reported 1 s, then 2 s (tab hidden), then 30 s (page left).
+    const reports: EventRow[] = [];
+    for (let v = 0; v < 5; v++) {
+      const pageview = String(900_000 + v);
+      const base = { path: '/p/engaged', visitor_id: String(5000 + v), pageview_id: pageview };
+      reports.push(row({ ...base, type: 'pageview' }));
+      for (const [ms, depth] of [[1_000, 10], [2_000, 40], [30_000 + v * 1000, 90]] as const) {
+        reports.push(row({ ...base, type: 'engagement', visible_ms: ms, scroll_depth: depth }));
+      }
+    }
+    // In three inserts, as separate requests would arrive.
+    const ins = new EventInserter(store.client, { batchRows: 1000, flushMs: 10 });
+    for (let i = 0; i < 3; i++) await ins.add(reports.filter((_, j) => j % 3 === i), `engaged-${i}`);
+    const [p] = await rows<{ pageviews: string; median_visible_ms: number; median_scroll_depth: number }>(
+      `SELECT pageviews, median_visible_ms, median_scroll_depth FROM v_pages(${period}) WHERE page = '/p/engaged'`,
+    );
+    expect(Number(p!.pageviews)).toBe(5);
+    expect(p!.median_visible_ms).toBe(32_000);
+    expect(p!.median_scroll_depth).toBe(90);
+    const depth = await rows<{ depth: number; views: string }>(`SELECT depth, views FROM v_scroll_depth(${period}, page = '/p/engaged')`);
+    expect(depth.map((d) => [d.depth, Number(d.views)])).toEqual([[90, 5]]);
   });
 });
 
