@@ -69,12 +69,19 @@ export function anonymiseRequest(req: CollectedRequest, salt: Buffer, deps: Anon
   const ts = formatTimestamp(ctx.receivedAt);
   const siteHosts = config.sites[ctx.site] ?? [];
   const pageviewIds = new Map<string, string>();
+  // The events of one request mostly share their page's URL: scrub each distinct URL once (for this request only;
+  // nothing raw outlives it).
+  const scrubbed = new Map<string, ReturnType<typeof scrubUrl>>();
   const d = device.value;
 
   const rows: EventRow[] = [];
   for (const e of events) {
     // 5. URL: scrubbed; the page must be on one of the site's hosts.
-    const url = scrubUrl(e.url, { allowlist: config.queryAllowlist });
+    let url = scrubbed.get(e.url);
+    if (url === undefined && !scrubbed.has(e.url)) {
+      url = scrubUrl(e.url, { allowlist: config.queryAllowlist });
+      scrubbed.set(e.url, url);
+    }
     if (!url) {
       count(dropped, 'invalid_url');
       continue;

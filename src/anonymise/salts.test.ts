@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { dayKey, saltExpiry, saltFingerprint, SaltRing, type SaltBackend } from './salts.js';
+import { createHmac } from 'node:crypto';
 import { eventId, keyedId, pageviewId, visitorId } from './ids.js';
 
 const DAY = 86_400_000;
@@ -67,6 +68,13 @@ describe('keyed ids', () => {
     // The full address, not the truncated one: two visitors in one /24 are two visitors.
     expect(visitorId(salt, SITE, '198.51.100.214', UA)).not.toBe(id);
     expect(visitorId(salt, SITE, IP, `${UA} x`)).not.toBe(id);
+  });
+
+  it('are HMAC-SHA256 of the length-prefixed parts, cut to 64 bits', () => {
+    for (const key of [salt, Buffer.alloc(32, 0xab), Buffer.alloc(100, 7)]) {
+      const want = createHmac('sha256', key).update('7:visitor4:shop3:1.2').digest().readBigUInt64BE(0).toString();
+      expect(keyedId(key, 'visitor', 'shop', '1.2')).toBe(want);
+    }
   });
 
   it('length-prefix their parts, so shifted boundaries never collide', () => {
