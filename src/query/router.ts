@@ -35,10 +35,11 @@ export function createQueryRouter(deps: { client: ClickHouseClient; tokens: Toke
     // The audit trail: who, when, what (the text an analyst wrote holds no visitor data; results are never logged).
     deps.log.info({ audit: 'query', role, sql: sql.slice(0, 2000), format }, 'query');
     try {
-      await checkQuery(deps.client, sql, role, role === 'analyst' ? await analystViews(deps.client) : new Set());
+      const checked = await checkQuery(deps.client, sql, role, role === 'analyst' ? await analystViews(deps.client) : new Set());
+      // What runs is the engine's own normalised print of the query (one statement, no comments), read-only.
       // readonly=1 also forbids changing any other setting in the same query (so no max_execution_time here;
       // the ClickHouse server's analyst profile sets it in server mode).
-      const rs = await deps.client.query({ query: readOnlySql(sql), format: format as 'JSONEachRow' });
+      const rs = await deps.client.query({ query: readOnlySql(checked), format: format as 'JSONEachRow' });
       const type = /EachRow|Lines/.test(format) ? 'application/x-ndjson' : format.startsWith('JSON') ? 'application/json' : 'text/plain';
       res.status(200).type(type).send(await rs.text());
     } catch (err) {
