@@ -42,6 +42,7 @@ describe('query guard', () => {
       `WITH d AS (SELECT * FROM v_daily(${PERIOD})) SELECT count() FROM d`,
       `SELECT sum(pageviews) FROM (SELECT * FROM v_daily(${PERIOD})) UNION ALL SELECT 1`,
       'SELECT 1 AS one, round(2.5) AS r',
+      '(SELECT 1 AS one) UNION ALL (SELECT 2 AS one)',
     ]) {
       const normalised = await check(sql, 'analyst');
       const rs = await store.client.query({ query: readOnlySql(normalised), format: 'JSONEachRow' });

@@ -139,6 +139,7 @@ async function resolvedTables(client: ClickHouseClient, sql: string): Promise<{ 
  */
 export async function checkQuery(client: ClickHouseClient, sql: string, role: Role, analystTables: ReadonlySet<string>): Promise<string> {
   const normalised = await normaliseSql(client, sql);
+  if (!/^\(*\s*(SELECT|WITH)\b/i.test(normalised)) throw new QueryRefused(`only SELECT queries run here (got ${normalised.split(' ')[0]})`);
   if (/\bFORMAT\s+[A-Za-z][A-Za-z0-9]*\s*$/i.test(normalised)) throw new QueryRefused('no FORMAT clause in the SQL: pass the format as ?format= (or --format)');
   const ast = await explainAst(client, normalised);
   const lines = ast.split('\n');
