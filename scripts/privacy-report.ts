@@ -24,13 +24,14 @@ import { loadConfig, type Config } from '../src/config/config.js';
 import { openStore, type Store } from '../src/store/client.js';
 import { migrate, migrationVars } from '../src/store/migrate.js';
 import { MAX_IPV4_PREFIX, MAX_IPV6_PREFIX } from '../src/anonymise/ip.js';
+import { tokensFile } from '../src/query/tokens.js';
 
 /** What each column of `events` holds and the rule (src/anonymise/…) that produced it. */
 export const EVENT_COLUMNS: Record<string, { holds: string; rule: string }> = {
   site: { holds: 'configured site key', rule: 'collector: must be a configured site (src/collect/wire.ts)' },
   ts: { holds: 'server receive time (ms)', rule: 'collector clock, not the client timestamp (pipeline.ts formatTimestamp)' },
   type: { holds: 'event type: pageview, click, engagement, custom', rule: 'wire format v1 enum' },
-  event_id: { holds: '64-bit keyed hash of the event', rule: 'HMAC-SHA256(day salt, site, client page-view id, client event id), first 64 bits (ids.ts eventId)' },
+  event_id: { holds: '64-bit keyed hash of the event', rule: 'HMAC-SHA256(day salt, site, visitor id, client page-view id, client event id), first 64 bits (ids.ts eventId)' },
   pageview_id: { holds: '64-bit keyed hash of the page view', rule: 'HMAC-SHA256(day salt, site, visitor id, client page-view id), first 64 bits (ids.ts pageviewId)' },
   visitor_id: { holds: 'daily visitor hash; links events of one day only', rule: 'HMAC-SHA256(day salt, site, full IP, full UA), first 64 bits; salt gone after ≤ 48 h (ids.ts visitorId, salts.ts)' },
   host: { holds: 'page host, lowercased, no port or userinfo', rule: 'must be one of the site hosts (url.ts scrubUrl)' },
@@ -62,7 +63,10 @@ export const EVENT_COLUMNS: Record<string, { holds: string; rule: string }> = {
   visible_ms: { holds: 'page stay (visible time), ms, ≤ 24 h', rule: 'pipeline.ts' },
   scroll_depth: { holds: 'maximum scroll depth, percent', rule: 'pipeline.ts' },
   custom_name: { holds: 'custom event name (a developer constant)', rule: 'custom.ts sanitiseCustom' },
-  custom_props: { holds: '≤ 20 props; identifier keys (user, email, order, session, …) dropped; values scrubbed, ≤ 128 chars', rule: 'custom.ts sanitiseCustom' },
+  custom_props: {
+    holds: '≤ 20 props; keys identifying a person or their transaction (user, customer, session, email, phone, order, payment, card, token, ip, address, name, …) and ids of anything but page objects dropped (product, sku, item, category ids kept); values scrubbed, ≤ 128 chars',
+    rule: 'custom.ts sanitiseCustom',
+  },
 };
 
 /** Bookkeeping tables that hold no event data. */
@@ -170,6 +174,13 @@ export async function buildPrivacyReport(store: Store, config: Config, now = new
   }
   const views = tables.filter((t) => t.engine === 'View').map((t) => t.name);
   const a = config.anonymise;
+  // The audit log's TTL as the store has it; a user without access to system tables, or chDB (which keeps no system logs), finds none.
+  const queryLog = await q<{ create_table_query: string }>("SELECT create_table_query FROM system.tables WHERE database = 'system' AND name = 'query_log'").catch(() => []);
+  const queryLogTtl = queryLog[0]
+    ? `TTL ${tableTtl(queryLog[0].create_table_query)}`
+    : store.embedded
+      ? 'not kept: the embedded chDB writes no system.query_log'
+      : 'not created yet (or not visible to this user); the shipped server config (deploy/clickhouse/config.d/anon.xml) gives it TTL event_date + INTERVAL 90 DAY';
   return {
     generatedAt: now.toISOString(),
     store: store.embedded ? 'embedded ClickHouse (chDB), schema migrated with this configuration' : `ClickHouse server, database ${config.store.database}`,
@@ -207,8 +218,34 @@ export async function buildPrivacyReport(store: Store, config: Config, now = new
         form: 'sealed: X25519 + AES-256-GCM, only workers hold the private key',
         howLong: `until processed (jobs are removed on completion); failed jobs stay sealed in the dead-letter set for at most ${config.queue.dlqRetentionDays} days`,
       },
+      {
+        where: 'Redis AOF/RDB files (appendonly.aof, dump.rdb), replicas and their backups',
+        form: 'copies of the sealed jobs and of the day salts (plaintext salt bytes: with a salt, visitor ids of that day can be recomputed from guessed IP + UA)',
+        howLong:
+          'a deleted job or expired salt stays in the AOF until it is rewritten, and in a backup for as long as the backup is kept: run BGREWRITEAOF daily (e.g. cron `redis-cli BGREWRITEAOF`) and keep Redis backups short-lived (days, not months)',
+      },
+      {
+        where: `Redis, rate-limit keys ${config.redis.prefix}:rl:*`,
+        form: 'per-address counters named by an HMAC-SHA256 of the client address (key RATE_LIMIT_SECRET, or random per process; never stored in Redis), per-site counters by site key',
+        howLong: `expire with their window (RATE_LIMIT_WINDOW_MS = ${config.rateLimit.windowMs} ms)`,
+      },
       { where: 'worker process memory', form: 'plaintext after unsealing', howLong: 'while the job is anonymised; never logged; UA strings as keys of a bounded LRU cache' },
       { where: 'ClickHouse', form: 'anonymised rows only (tables above)', howLong: `events ${config.store.retentionDays} days, aggregates ${config.store.aggregateRetentionMonths} months (TTL)` },
+      {
+        where: 'ClickHouse system.query_log (server mode)',
+        form: 'SQL text of every analyst query, with user and time: whatever an analyst types into a query (a path, a value) is kept verbatim',
+        howLong: queryLogTtl,
+      },
+      {
+        where: `${config.seal.keyDir} (DATA_DIR/keys)`,
+        form: 'development sealing key pair, mode 0600: the private key opens every sealed job in Redis and in its AOF/RDB files and backups',
+        howLong: `until deleted; generated only outside production when SEAL_PUBLIC_KEY/SEAL_PRIVATE_KEY are unset${config.production ? ' (this configuration is production: never generated)' : ''}`,
+      },
+      {
+        where: `${tokensFile(config.store.dataDir)} (DATA_DIR tokens file)`,
+        form: 'development analyst and admin bearer tokens, mode 0600; no event data, but they grant /query access',
+        howLong: `until deleted; generated only outside production when ANALYST_TOKEN/ADMIN_TOKEN are unset${config.production ? ' (this configuration is production: never generated)' : ''}`,
+      },
     ],
   };
 }

@@ -3,10 +3,12 @@
  * addresses (plain and every embedded-IPv4 form), a canary User-Agent, and
  * emails, phone and card numbers in URLs, referrers, selectors, labels and
  * custom props go through the whole pipeline (collector → sealed job in
- * Redis → worker → embedded ClickHouse). Afterwards every column of every
- * ClickHouse table, every Redis key under the pipeline's prefix and the
- * process logs are scanned: no canary anywhere, while the expected anonymised
- * values are there.
+ * Redis → worker → embedded ClickHouse). Redis is scanned twice: while the
+ * jobs wait (the queue paused, so the sealed jobs are certainly there: the
+ * scan must see them, or it proves nothing) and after processing (salts,
+ * counters, nothing left behind). Every column of every ClickHouse table and
+ * the process logs are scanned too: no canary anywhere, while the expected
+ * anonymised values are there.
  */
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +56,19 @@ const CANARIES = [
 
 let p: TestPipeline;
 
+/** The BullMQ job hashes in a Redis dump (lines `key hash {…}` with a `data` field) and their job data. */
+function jobHashes(dump: string): { key: string; data: Record<string, unknown> }[] {
+  const out: { key: string; data: Record<string, unknown> }[] = [];
+  for (const line of dump.split('\n')) {
+    const m = /^(\S+) hash (.*)$/.exec(line);
+    if (!m) continue;
+    const fields = JSON.parse(m[2]!) as Record<string, string>;
+    if (typeof fields.data !== 'string' || typeof fields.name !== 'string') continue;
+    out.push({ key: m[1]!, data: JSON.parse(fields.data) as Record<string, unknown> });
+  }
+  return out;
+}
+
 beforeAll(async () => {
   p = await startTestPipeline({ TRUST_PROXY: 'loopback', QUEUE_HIGH_WATER: '1000000', QUERY_ALLOWLIST: 'variant' });
 });
@@ -69,6 +84,9 @@ describe('privacy canary through the whole pipeline', () => {
     const droppedBotsBefore = await counter(p.app.metrics.eventsDropped, { reason: 'bot' });
     const refusedBefore = await counter(p.app.metrics.unknownIp);
     const headers = (ip: string) => ({ 'X-Forwarded-For': ip, 'User-Agent': UA, 'Accept-Language': 'de-CH,de;q=0.9' });
+    // Hold every job in Redis until it has been scanned: the worker takes nothing from a paused queue.
+    const queue = p.app.collector.producer.queue;
+    await queue.pause();
 
     const full = batch([
       EventBuilder.pageview(
@@ -92,6 +110,17 @@ describe('privacy canary through the whole pipeline', () => {
     // A crawler with the same canaries: dropped by the worker and counted, nothing stored.
     const bot = batch([EventBuilder.pageview(`http://localhost/bot/${EMAIL}`)]);
     expect((await p.post(bot, { ...headers(V4), 'User-Agent': `Googlebot/2.1 (+http://www.google.com/bot.html) ${UA}` })).status).toBe(202);
+
+    // Every Redis key while the jobs wait: the sealed jobs are there, and hold no canary.
+    const waiting = await p.redisDump();
+    const jobs = jobHashes(waiting);
+    expect(jobs.length, 'job hashes in Redis while the queue is paused').toBeGreaterThanOrEqual(1);
+    expect(jobs.reduce((n, j) => n + Number(j.data.n), 0)).toBe(12); // 11 stored events and the bot's, all waiting
+    // Each holds its requests only as the sealed envelope "s" (base64 ciphertext), beside non-sensitive counts.
+    for (const j of jobs) expect(j.data, j.key).toMatchObject({ s: expect.stringMatching(/^[A-Za-z0-9+/]{100,}={0,2}$/), n: expect.any(Number) });
+    for (const canary of CANARIES) expect(waiting, `Redis holds ${canary} while jobs wait`).not.toContain(canary);
+    expect(await p.waitForCount('SELECT count() n FROM events', 1, 500)).toBe(0);
+    await queue.resume();
 
     expect(await p.waitForCount('SELECT count() n FROM events', 11)).toBe(11);
     await expect.poll(() => counter(p.app.metrics.eventsDropped, { reason: 'bot' }), { timeout: 15_000 }).toBe(droppedBotsBefore + 1);
@@ -131,8 +160,9 @@ describe('privacy canary through the whole pipeline', () => {
     }
     expect(scanned.length).toBeGreaterThanOrEqual(10);
 
-    // Every Redis key under the pipeline's prefix: jobs (sealed), salts, counters.
+    // Every Redis key after processing: salts and counters; the completed jobs are gone.
     const dump = await p.redisDump();
+    expect(jobHashes(dump)).toEqual([]);
     expect(dump).toContain(`${p.prefix}:salt:`);
     for (const canary of CANARIES) expect(dump, `Redis holds ${canary}`).not.toContain(canary);
 

@@ -58,13 +58,36 @@ describe('privacy report', () => {
     expect(report.retention).toEqual({ eventsDays: 90, aggregatesMonths: 13, deadLettersDays: 14 });
     expect(report.salts.lifetime).toMatch(/48 h/);
     expect(report.rawData.map((d) => d.where).join('\n')).toMatch(/Redis/);
+  });
+
+  it('describes ids as src/anonymise/ids.ts computes them', () => {
+    // eventId(salt, site, visitor, clientPageviewId, clientEventId)
+    expect(EVENT_COLUMNS.event_id!.rule).toMatch(/^HMAC-SHA256\(day salt, site, visitor id, client page-view id, client event id\)/);
+    expect(EVENT_COLUMNS.pageview_id!.rule).toMatch(/^HMAC-SHA256\(day salt, site, visitor id, client page-view id\)/);
+    expect(EVENT_COLUMNS.visitor_id!.rule).toMatch(/^HMAC-SHA256\(day salt, site, full IP, full UA\)/);
+  });
+
+  it('lists every place raw data, salts or keys can exist, with how long', () => {
+    const where = (re: RegExp) => {
+      const d = report.rawData.find((x) => re.test(x.where));
+      expect(d, String(re)).toBeDefined();
+      return `${d!.where}: ${d!.form}; ${d!.howLong}`;
+    };
+    expect(where(/AOF\/RDB/)).toMatch(/sealed jobs.*salts.*BGREWRITEAOF daily.*backups short-lived/s);
+    expect(where(/:rl:/)).toMatch(/HMAC-SHA256 of the client address.*expire with their window \(RATE_LIMIT_WINDOW_MS = 10000 ms\)/s);
+    expect(where(/DATA_DIR\/keys/)).toContain(path.join(dir, 'keys'));
+    expect(where(/DATA_DIR\/keys/)).toMatch(/sealing key.*generated only outside production/s);
+    expect(where(/DATA_DIR tokens/)).toContain(path.join(dir, 'tokens.json'));
+    expect(where(/DATA_DIR tokens/)).toMatch(/bearer tokens/);
+    // The embedded chDB keeps no system logs; the server config's TTL is what applies in server mode.
+    expect(where(/system\.query_log/)).toMatch(/SQL text of every analyst query.*not kept: the embedded chDB/s);
     expect(report.analystViews.names).toContain('v_pages');
     expect(report.tables.find((t) => t.name === 'agg_visitor_days')!.columns.find((c) => c.name === 'visitor_id')!.holds).toMatch(/daily visitor hash itself/);
   });
 
   it('npm run privacy-report prints the inventory and writes it as JSON', async () => {
     const out = path.join(dir, 'report.json');
-    const env = { ...process.env, DATA_DIR: path.join(dir, 'cli'), IPV4_PREFIX: '20', LOG_LEVEL: 'silent' };
+    const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: path.join(dir, 'cli'), IPV4_PREFIX: '20', LOG_LEVEL: 'silent' };
     delete env.CLICKHOUSE_URL;
     const { stdout } = await promisify(execFile)(path.resolve('node_modules/.bin/tsx'), ['scripts/privacy-report.ts', '--out', out], { env, timeout: 120_000 });
     expect(stdout).toMatch(/table events \[ReplacingMergeTree\] TTL toDateTime\(ts\) \+ toIntervalDay\(180\)/);

@@ -1,6 +1,6 @@
 /** Clicks (DESIGN §3 item 6): selector paths without personal data, labels, rounded and bucketed coordinates. */
 import { describe, expect, it } from 'vitest';
-import { sanitiseClick, sanitiseLabel, sanitiseSelector } from './click.js';
+import { generatedName, sanitiseClick, sanitiseLabel, sanitiseSelector } from './click.js';
 
 describe('sanitiseSelector', () => {
   it.each([
@@ -33,6 +33,38 @@ describe('sanitiseSelector', () => {
     expect(out.endsWith('div.leveld')).toBe(true);
     const long = Array.from({ length: 12 }, () => `section.${'x'.repeat(30)}`).join('>');
     expect(sanitiseSelector(long).length).toBeLessThanOrEqual(256);
+  });
+});
+
+describe('generatedName', () => {
+  // Short generated ids name one user or record as surely as long ones.
+  it.each([
+    'user-8f3a9c2e1b', 'u_9f8e7d6c5b4a', '8f3a9c2e', 'item-DEADBEEF1', 'row-8f3a-9c2e-1b', 'a1b2c3d4e5f6', 'c018252c-7fe2-4370-9c34-cfc757dfde15',
+    'user-4711', 'order4711', 'row-12-34-56', 'u_k3j9x2abq8', 'cart-x7y8z9w0q1',
+  ])('%s is generated', (name) => {
+    expect(generatedName(name)).toBe(true);
+  });
+
+  it.each([
+    'btn-primary', 'btn', 'col-12', 'col-md-6', 'grid-cols-3', 'product-card', 'add-to-cart', 'facade', 'deadbeefcafe', 'h-100', 'mb-3',
+    'css-1x2y3z', 'sc-AxjAm', 'level2heading1', 'ad-300x250', 'w-1-2', 'bead-2', 'fade-in-up',
+  ])('%s is not', (name) => {
+    expect(generatedName(name)).toBe(false);
+  });
+});
+
+describe('sanitiseSelector drops generated ids and classes, keeps ordinary ones', () => {
+  it.each([
+    ['#user-8f3a9c2e1b', ''],
+    ['div#user-8f3a9c2e1b>a.link', 'div>a.link'],
+    ['div#u_9f8e7d6c5b4a', 'div'],
+    ['li.item.row-8f3a-9c2e-1b>span', 'li.item>span'],
+    ['section#cart-x7y8z9w0q1.cart>button.checkout', 'section.cart>button.checkout'],
+    ['div.row>div.col-12>div.product-card>button.btn.btn-primary', 'div.row>div.col-12>div.product-card>button.btn.btn-primary'],
+    ['ul.grid.grid-cols-3>li.product-card', 'ul.grid.grid-cols-3>li.product-card'],
+    ['div#main.col-md-6.mb-3', 'div#main.col-md-6.mb-3'],
+  ])('%j → %j', (raw, want) => {
+    expect(sanitiseSelector(raw)).toBe(want);
   });
 });
 

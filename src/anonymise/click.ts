@@ -14,11 +14,56 @@ const TAG = /^[a-zA-Z][a-zA-Z0-9-]{0,31}/;
 const NAME_TOKEN = /([#.])(-?[A-Za-z_][A-Za-z0-9_-]*)/g;
 const LABEL = /^[a-z0-9_-]{1,64}$/;
 
+/**
+ * Generated ids are short as well as long: "user-8f3a9c2e1b", "u_9f8e7d6c5b4a", "row-12-34-56", "u_k3j9x2abq8"
+ * name one user or one record, so they must not reach a column that groups clicks. Read with the separators
+ * (- and _) removed, a name is such an id when it holds
+ * - a run of 8+ hex characters with a digit among them (a hash or id fragment; words spelt with a–f alone,
+ *   like "facade", have no digit),
+ * - 4+ digits in a row, or 6+ once the separators are gone (a number: "row-12-34-56"),
+ * - or a part of 10+ letters and digits with 3+ digits (a random base-36/62 id; build hashes such as
+ *   emotion's "css-1x2y3z" are shorter and are kept).
+ * Ordinary names ("btn-primary", "col-12", "grid-cols-3", "product-card") have none of these.
+ * One pass over at most MAX_NAME characters.
+ */
+export function generatedName(name: string): boolean {
+  let hexRun = 0;
+  let hexRunDigit = false;
+  let digitRun = 0;
+  let joinedDigitRun = 0;
+  let partLen = 0;
+  let partDigits = 0;
+  for (let i = 0; i <= name.length; i++) {
+    const c = i < name.length ? name.charCodeAt(i) : 45; // a trailing '-' ends the last part
+    if (c === 45 || c === 95) {
+      // - or _: ends a part (and a digit run, as written) but not a hex run: "8f3a-9c2e-1b" is one id.
+      if (partLen >= 10 && partDigits >= 3) return true;
+      partLen = partDigits = digitRun = 0;
+      continue;
+    }
+    const digit = c >= 48 && c <= 57;
+    const hex = digit || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+    partLen++;
+    if (digit) {
+      partDigits++;
+      if (++digitRun >= 4 || ++joinedDigitRun >= 6) return true;
+    } else digitRun = joinedDigitRun = 0;
+    if (hex) {
+      hexRun++;
+      if (digit) hexRunDigit = true;
+      if (hexRun >= 8 && hexRunDigit) return true;
+    } else {
+      hexRun = 0;
+      hexRunDigit = false;
+    }
+  }
+  return false;
+}
+
 /** An id or class that carries no personal data and is not a generated token. */
 function safeName(name: string): boolean {
   if (name.length > MAX_NAME) return false;
-  if (/\d{4,}/.test(name)) return false;
-  if (/^[0-9a-f]{8,}$/i.test(name.replace(/[-_]/g, ''))) return false;
+  if (generatedName(name)) return false;
   return scrubValue(name, MAX_NAME) === name;
 }
 

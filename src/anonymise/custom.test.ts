@@ -3,22 +3,29 @@ import { describe, expect, it } from 'vitest';
 import { identifyingKey, MAX_PROPS, sanitiseCustom } from './custom.js';
 
 describe('identifyingKey', () => {
+  // Keys that identify a person or their transaction.
   it.each([
     'userId', 'user_id', 'user-id', 'USER_ID', 'uid', 'user', 'username', 'email', 'e_mail', 'contactEmail', 'customer.email',
     'emailAddress', 'phone', 'phoneNumber', 'mobile', 'order_id', 'orderId', 'orderNumber', 'order_no', 'ORDER_NO', 'order',
     'session', 'sessionId', 'session_id', 'sid', 'token', 'authToken', 'customerId', 'customer', 'name', 'firstName', 'last_name',
     'address', 'zip', 'postcode', 'ip', 'ipAddress', 'iban', 'cardNumber', 'dob', 'birthday', 'password', 'deviceId', 'clientId',
-    'transactionId', 'product_id', 'uuid',
+    'transactionId', 'uuid', 'id', 'ref', 'visitor_id', 'visitorId', 'member_id', 'memberNo', 'account', 'account_id', 'invoice_no',
+    'invoiceNumber', 'payment_id', 'paymentRef', 'card', 'card_hash', 'gift_card_code', 'customer_name', 'customerName',
+    'billing_first_name', 'display_name', 'shipping_address', 'email_hash', 'customer_ref', 'client_code', 'guest_id', 'lead_no',
+    'user_product_id', 'order_item_id', 'token_id', 'transaction', 'visitor', 'member', 'client', 'profile_id',
   ])('%s is an identifier', (k) => {
     expect(identifyingKey(k)).toBe(true);
   });
 
-  it.each(['items', 'step', 'category', 'product_name', 'price', 'currency', 'variant', 'color', 'order_total', 'shipping_method', 'payment_type', 'idle', 'video'])(
-    '%s is not',
-    (k) => {
-      expect(identifyingKey(k)).toBe(false);
-    },
-  );
+  // Ordinary props, and the ids of the things on a shop's pages, which name no one.
+  it.each([
+    'items', 'step', 'category', 'product_name', 'price', 'currency', 'variant', 'color', 'order_total', 'shipping_method', 'payment_type',
+    'idle', 'video', 'product_id', 'productId', 'PRODUCT_ID', 'product.id', 'sku', 'sku_id', 'skuId', 'item_id', 'itemId', 'category_id',
+    'categoryId', 'variant_id', 'product_uuid', 'product_sku', 'brand_name', 'collection_id', 'list_position', 'page_number',
+    'session_duration', 'product_card', 'card_type', 'order_value', 'currency_code',
+  ])('%s is not', (k) => {
+    expect(identifyingKey(k)).toBe(false);
+  });
 });
 
 describe('sanitiseCustom', () => {
@@ -28,6 +35,14 @@ describe('sanitiseCustom', () => {
       props: { items: 2, paid: true, category: 'chargers', note: 'jane.doe@example.com', userId: 'u-1', email: 'jane@example.com', orderId: 'A-77', coupon: '+49 30 1234567' },
     });
     expect(out).toEqual({ name: 'checkout_start', props: { items: '2', paid: 'true', category: 'chargers', note: ':email', coupon: ':phone' } });
+  });
+
+  it('keeps product, sku, item and category ids for layout analysis, drops the ids of people and orders', () => {
+    const out = sanitiseCustom({
+      name: 'add_to_cart',
+      props: { product_id: 'usb-c-65w', sku: 'PB-20000', item_id: '42', categoryId: 'chargers', user_id: 'u-1', session_id: 's-1', order_id: 'A-77', customer_email: 'x', visitorId: 'v' },
+    });
+    expect(out).toEqual({ name: 'add_to_cart', props: { product_id: 'usb-c-65w', sku: 'PB-20000', item_id: '42', categoryId: 'chargers' } });
   });
 
   it('drops keys that are not plain names or carry data themselves', () => {

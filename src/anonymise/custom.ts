@@ -1,12 +1,22 @@
 /**
  * Custom events: a safe name, and props limited in number and length, with
- * identifier-like keys (user id, email, order id, session, …) dropped and
- * values scrubbed like URL segments.
+ * keys that identify a person or their transaction dropped and values
+ * scrubbed like URL segments.
  *
  * Keys are split into words (snake_case, kebab-case, dotted, camelCase) so
  * "contactEmail", "customer.email" and "ORDER_NO" are recognised as well as
  * "email"; a key that is not a plain name is dropped too, since a key can
  * carry personal data as easily as a value.
+ *
+ * Which keys go (decided here, not in DESIGN): the shop needs the ids of the
+ * things on its pages (product_id, sku, item_id, category_id) to decide where
+ * they go, and those name no one. A key is dropped when
+ * - it holds a personal attribute anywhere ("email", "phone", "ip", "address", "token", "first_name", …);
+ * - it is about a person or their transaction ("user", "customer", "session", "order", "payment", "card", …)
+ *   and is that subject alone or its id, number, reference, code or name ("order_id", "customerName",
+ *   "card_number"); a plain measure of it stays ("order_total", "payment_type", "session_duration");
+ * - it is an id, number or reference of anything else than a known page object ("id", "uuid", "ref",
+ *   "guest_id", "lead_no"): what an unknown id names cannot be told, so it goes.
  */
 import type { CustomData } from '../collect/wire-types.js';
 import { scrubValue } from './url.js';
@@ -16,17 +26,29 @@ const KEY = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 export const MAX_PROPS = 20;
 export const MAX_PROP_VALUE = 128;
 
-/** Words that make a key an identifier, wherever they appear in it. */
-const IDENTIFYING_WORDS = new Set([
-  'id', 'ids', 'uid', 'uuid', 'guid', 'email', 'emails', 'mail', 'phone', 'tel', 'mobile', 'msisdn', 'token', 'session', 'sid',
-  'password', 'passwd', 'iban', 'ssn', 'dob', 'birthday', 'birthdate', 'ip', 'username', 'login', 'firstname', 'lastname',
-  'fullname', 'surname', 'address', 'street', 'zip', 'zipcode', 'postcode', 'postal', 'card', 'cardnumber', 'cvv', 'cvc',
-  'userid', 'customerid', 'orderid', 'sessionid', 'clientid', 'memberid', 'accountid', 'transactionid', 'txid', 'ordernumber',
-  'fingerprint', 'cookie', 'deviceid', 'imei', 'idfa', 'gaid',
+/** Personal attributes: a key holding one of these words, or two neighbouring words spelling one ("e_mail", "billing_first_name"), is dropped. */
+const PERSONAL_WORDS = new Set([
+  'email', 'emails', 'mail', 'phone', 'tel', 'mobile', 'msisdn', 'fax', 'token', 'sid', 'password', 'passwd', 'iban', 'ssn', 'dob',
+  'birthday', 'birthdate', 'ip', 'username', 'login', 'firstname', 'lastname', 'middlename', 'fullname', 'surname', 'givenname',
+  'familyname', 'nickname', 'displayname', 'screenname', 'realname', 'address', 'street', 'zip', 'zipcode', 'postcode', 'postal',
+  'cardnumber', 'cvv', 'cvc', 'fingerprint', 'cookie', 'imei', 'idfa', 'gaid', 'userid', 'customerid', 'orderid', 'sessionid', 'clientid',
+  'memberid', 'accountid', 'visitorid', 'deviceid', 'transactionid', 'txid', 'ordernumber', 'invoiceid', 'paymentid',
 ]);
-/** Words that name a person or a record: identifying alone ("user") or with a number-ish word ("order_no"). */
-const SUBJECT_WORDS = new Set(['user', 'customer', 'order', 'client', 'member', 'account', 'visitor', 'person', 'contact', 'name', 'transaction', 'invoice']);
-const NUMBER_WORDS = new Set(['no', 'nr', 'num', 'number', 'ref', 'reference', 'key', 'code', 'hash']);
+/** A person, or a record of what they did: identifying alone ("user") or with an identifier word ("order_no", "customer_name"). */
+const SUBJECT_WORDS = new Set([
+  'user', 'users', 'customer', 'customers', 'member', 'account', 'session', 'visitor', 'client', 'person', 'contact', 'guest', 'buyer',
+  'shopper', 'profile', 'order', 'orders', 'transaction', 'invoice', 'payment', 'card', 'receipt', 'subscription', 'booking',
+]);
+/** What makes a key an identifier of its subject. */
+const ID_WORDS = new Set(['id', 'ids', 'uid', 'uuid', 'guid', 'no', 'nr', 'num', 'number', 'ref', 'reference', 'key', 'hash']);
+/** Identifiers only of a person or transaction ("customer_name", "order_code"); of a product they are fine ("product_name"). */
+const SUBJECT_ID_WORDS = new Set([...ID_WORDS, 'code', 'name', 'names']);
+/** Things on a shop's pages, whose ids are layout data, not personal data. */
+const OBJECT_WORDS = new Set([
+  'product', 'products', 'sku', 'item', 'items', 'category', 'categories', 'variant', 'collection', 'brand', 'catalog', 'offer', 'bundle',
+  'page', 'section', 'list', 'slot', 'banner', 'widget', 'component', 'block', 'layout', 'promo', 'promotion', 'campaign', 'experiment',
+  'variation', 'step', 'position', 'article', 'listing', 'model', 'version',
+]);
 
 export function keyWords(key: string): string[] {
   return key
@@ -40,10 +62,12 @@ export function keyWords(key: string): string[] {
 export function identifyingKey(key: string): boolean {
   const words = keyWords(key);
   if (words.length === 0) return true;
-  if (IDENTIFYING_WORDS.has(words.join(''))) return true;
-  if (words.length === 1 && SUBJECT_WORDS.has(words[0]!)) return true;
-  for (const w of words) if (IDENTIFYING_WORDS.has(w)) return true;
-  for (let i = 0; i + 1 < words.length; i++) if (SUBJECT_WORDS.has(words[i]!) && NUMBER_WORDS.has(words[i + 1]!)) return true;
+  if (PERSONAL_WORDS.has(words.join(''))) return true;
+  for (let i = 0; i < words.length; i++) if (PERSONAL_WORDS.has(words[i]!) || PERSONAL_WORDS.has(words[i]! + (words[i + 1] ?? ''))) return true;
+  if (words.length === 1 && (words[0] === 'name' || words[0] === 'names')) return true;
+  if (words.some((w) => SUBJECT_WORDS.has(w)) && (words.length === 1 || words.some((w) => SUBJECT_ID_WORDS.has(w)))) return true;
+  // An id of anything but a known page object ("guest_id", "ref", "uuid") could name anyone.
+  for (let i = 0; i < words.length; i++) if (ID_WORDS.has(words[i]!) && !(i > 0 && OBJECT_WORDS.has(words[i - 1]!))) return true;
   return false;
 }
 
