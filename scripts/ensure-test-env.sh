@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
 # Makes sure what the tests need is there on a fresh machine, or says exactly
-# what is missing: Redis answering at REDIS_URL (started when the binary is
-# installed) and Chromium for the browser tests (Debian package, as root).
+# what is missing:
+# - Redis answering at REDIS_URL. When it does not answer and REDIS_URL names
+#   this machine (127.0.0.1, localhost, ::1), a throwaway redis-server (no
+#   persistence) is started on REDIS_URL's port; the binary comes from the
+#   Debian package 'redis-server', installed here when running as root with
+#   apt-get. A Redis on another host is never started from here.
+# - Chromium for the browser tests (Debian package 'chromium', as root).
 set -euo pipefail
 
 REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 CHROMIUM="${CHROMIUM_PATH:-/usr/bin/chromium}"
+# REDIS_URL as printed: a password in it is masked.
+REDIS_SHOWN="$(printf '%s' "$REDIS_URL" | sed -E 's#(://[^:/@]*:)[^@/]*@#\1***@#')"
 
 redis_ping() {
   node -e '
     const net = require("node:net");
     const u = new URL(process.argv[1]);
-    const s = net.connect(Number(u.port || 6379), u.hostname || "127.0.0.1");
+    const host = u.hostname.replace(/^\[(.*)\]$/, "$1") || "127.0.0.1";
+    const s = net.connect(Number(u.port || 6379), host);
     const t = setTimeout(() => process.exit(1), 1000);
     s.on("connect", () => s.write(u.password ? `AUTH ${decodeURIComponent(u.username || "default")} ${decodeURIComponent(u.password)}\r\nPING\r\n` : "PING\r\n"));
     s.on("data", (d) => { if (String(d).includes("PONG")) { clearTimeout(t); s.destroy(); process.exit(0); } });
@@ -19,19 +27,59 @@ redis_ping() {
   ' "$REDIS_URL"
 }
 
+# REDIS_URL's parts, separated by \x1f (tabs would merge empty fields): scheme, host (no brackets), port, user, password (decoded).
+redis_url_parts() {
+  node -e '
+    const u = new URL(process.argv[1]);
+    const host = u.hostname.replace(/^\[(.*)\]$/, "$1");
+    console.log([u.protocol.replace(/:$/, ""), host, u.port || "6379", decodeURIComponent(u.username), decodeURIComponent(u.password)].join("\x1f"));
+  ' "$REDIS_URL"
+}
+
+redis_missing() {
+  echo "pretest: Redis is required at $REDIS_SHOWN and is not answering." >&2
+  for line in "$@"; do echo "  $line" >&2; done
+  echo "  or point REDIS_URL at a running Redis 7 (maxmemory-policy noeviction)." >&2
+  exit 1
+}
+
 if ! redis_ping; then
-  if command -v redis-server >/dev/null 2>&1; then
-    echo "pretest: Redis is not answering at $REDIS_URL; starting a local redis-server (no persistence)"
-    mkdir -p /tmp/anon-redis
-    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /tmp/anon-redis --logfile /tmp/anon-redis/redis.log
-    for _ in $(seq 1 50); do redis_ping && break; sleep 0.1; done
+  IFS=$'\x1f' read -r scheme host port user password < <(redis_url_parts) || redis_missing "REDIS_URL is not a valid URL."
+  case "$host" in
+    127.0.0.1 | localhost | ::1) ;;
+    *) redis_missing "It is on another host ($host): start Redis there; this script starts one only for 127.0.0.1, localhost or ::1." ;;
+  esac
+  [ "$scheme" = "redis" ] || redis_missing "REDIS_URL uses $scheme://; this script can only start a plain redis:// server."
+  if [ -n "$user" ] && [ "$user" != "default" ]; then
+    redis_missing "REDIS_URL names the ACL user '$user'; this script can only start a server for the default user."
   fi
-  if ! redis_ping; then
-    echo "pretest: Redis is required at $REDIS_URL and is not answering." >&2
-    echo "  install it:  apt-get install -y redis-server   (then re-run npm test)" >&2
-    echo "  or point REDIS_URL at a running Redis 7." >&2
-    exit 1
+
+  if ! command -v redis-server >/dev/null 2>&1; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+      echo "pretest: installing Redis for the tests (Debian package 'redis-server')"
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq >/dev/null || true
+      # Its service may not start in a container without init; only the binary is needed here.
+      apt-get install -y -qq redis-server >/dev/null || true
+    fi
+    if ! command -v redis-server >/dev/null 2>&1; then
+      if [ "$(id -u)" = "0" ]; then
+        redis_missing "install it:  apt-get install -y redis-server   (Debian package; then re-run npm test)"
+      else
+        redis_missing "install it:  sudo apt-get install -y redis-server   (Debian package; then re-run npm test)"
+      fi
+    fi
   fi
+
+  dir="/tmp/anon-redis-$port"
+  echo "pretest: Redis is not answering at $REDIS_SHOWN; starting a local redis-server on port $port (no persistence, log in $dir/redis.log)"
+  mkdir -p "$dir"
+  # Loopback only, both families ('-' makes ::1 optional where IPv6 is off).
+  args=(--daemonize yes --bind 127.0.0.1 -::1 --port "$port" --save "" --appendonly no --maxmemory-policy noeviction --dir "$dir" --logfile "$dir/redis.log")
+  if [ -n "$password" ]; then args+=(--requirepass "$password"); fi
+  redis-server "${args[@]}" || true
+  for _ in $(seq 1 50); do redis_ping && break; sleep 0.1; done
+  redis_ping || redis_missing "redis-server did not come up on port $port: see $dir/redis.log (is the port taken by something else?)"
 fi
 
 if [ ! -x "$CHROMIUM" ]; then
@@ -47,4 +95,4 @@ if [ ! -x "$CHROMIUM" ]; then
     exit 1
   fi
 fi
-echo "pretest: Redis answers at $REDIS_URL; Chromium at $CHROMIUM"
+echo "pretest: Redis answers at $REDIS_SHOWN; Chromium at $CHROMIUM"

@@ -11,6 +11,7 @@ import { startCollector } from '../src/app/collector.js';
 import { startWorker } from '../src/app/worker.js';
 import { createLogger } from '../src/observe/logger.js';
 import { createMetrics } from '../src/observe/metrics.js';
+import { openStore } from '../src/store/client.js';
 import { batch, BROWSER_UA, EventBuilder } from './support/builders.js';
 import { tempDir } from './support/tmp.js';
 import { freePort, OwnRedis } from './support/redis-server.js';
@@ -36,11 +37,13 @@ const config = (db = 0) => loadConfig({ REDIS_URL: `${redis.url}/${db}`, DATA_DI
 describe('Redis at start', () => {
   it('refuses an evicting maxmemory-policy, in the collector and in the worker, saying how to fix it', async () => {
     await admin.config('SET', 'maxmemory-policy', 'allkeys-lru');
+    const store = await openStore(config().store);
     try {
       await expect(startCollector(config(), { log, metrics: createMetrics() })).rejects.toThrow(/maxmemory-policy is "allkeys-lru".*noeviction/);
-      await expect(startWorker(config(), { log, metrics: createMetrics() })).rejects.toThrow(/maxmemory-policy is "allkeys-lru".*noeviction/);
+      await expect(startWorker(config(), { log, metrics: createMetrics(), store })).rejects.toThrow(/maxmemory-policy is "allkeys-lru".*noeviction/);
     } finally {
       await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      await store.close();
     }
   });
 

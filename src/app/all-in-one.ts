@@ -33,7 +33,9 @@ export async function startAllInOne(config: Config, log: Logger, opts: { lockMs?
   const metrics = createMetrics({ defaultMetrics: true });
   const store = await openStore(config.store);
   try {
-    await migrate(store.client, migrationVars(config.store), log);
+    // MIGRATE_ON_START=false: the schema is applied by `npm run migrate` (an insert-only ClickHouse user may not run DDL).
+    if (config.store.migrateOnStart) await migrate(store.client, migrationVars(config.store), log);
+    else log.info('MIGRATE_ON_START=false: not applying migrations');
     const tokens = resolveTokens(config.auth, config.store.dataDir, !config.production);
     const worker = await startWorker(config, { log, metrics, store, lockMs: opts.lockMs, maxBackoffMs: opts.maxBackoffMs });
     const collector = await startCollector(config, {

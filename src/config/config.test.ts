@@ -11,6 +11,10 @@ describe('loadConfig', () => {
     expect(c.http.trustProxy).toBe(false);
     expect(c.anonymise).toMatchObject({ ipv4Prefix: 24, ipv6Prefix: 48 });
     expect(c.store.retentionDays).toBe(180);
+    expect(c.store.migrateOnStart).toBe(true);
+    expect(loadConfig({ MIGRATE_ON_START: 'false' }).store.migrateOnStart).toBe(false);
+    expect(c.queue.attempts).toBe(8);
+    expect(loadConfig({ JOB_ATTEMPTS: '2' }).queue.attempts).toBe(2);
     expect(Object.isFrozen(c.sites)).toBe(true);
     // Generous enough for a benchmark at ~10k req/s from one address, off with 0.
     expect(c.rateLimit).toEqual({ windowMs: 10_000, perAddress: 200_000, perSite: 1_000_000, secret: undefined });
@@ -45,6 +49,9 @@ describe('loadConfig', () => {
     expect(bad({ REDIS_URL: 'nope' })).toMatch(/REDIS_URL/);
     expect(bad({ RATE_LIMIT_WINDOW_MS: '10' })).toMatch(/RATE_LIMIT_WINDOW_MS/);
     expect(bad({ RATE_LIMIT_PER_ADDRESS: '-1' })).toMatch(/RATE_LIMIT_PER_ADDRESS/);
+    // One attempt would dead-letter the innocent batch-mates of a poison job without their isolated retry.
+    expect(bad({ JOB_ATTEMPTS: '1' })).toMatch(/JOB_ATTEMPTS: must be at least 2/);
+    expect(bad({ JOB_ATTEMPTS: '0' })).toMatch(/JOB_ATTEMPTS/);
     const rl = bad({ RATE_LIMIT_SECRET: 'short-secret' });
     expect(rl).toMatch(/RATE_LIMIT_SECRET/);
     expect(rl).not.toContain('short-secret');

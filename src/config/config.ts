@@ -84,7 +84,14 @@ const envSchema = z.object({
   INSERT_BATCH_ROWS: intIn(1, 1_000_000, 20_000),
   INSERT_FLUSH_MS: intIn(10, 60_000, 1000),
   WORKER_CONCURRENCY: intIn(1, 10_000, 64),
-  JOB_ATTEMPTS: intIn(1, 100, 8),
+  // At least 2: a batch that ClickHouse rejects fails every job in it, and only on its retry is each job
+  // inserted on its own (workers/anonymise-job.ts), so an innocent batch-mate of a poison job needs that retry.
+  JOB_ATTEMPTS: z.coerce
+    .number()
+    .int()
+    .min(2, 'must be at least 2: the jobs batched with a poison job need one retry, inserted on their own, before they could be dead-lettered')
+    .max(100)
+    .default(8),
   JOB_LOCK_MS: intIn(500, 600_000, 30_000),
   RETRY_MAX_BACKOFF_MS: intIn(100, 3_600_000, 30_000),
   DLQ_RETENTION_DAYS: intIn(1, 365, 14),

@@ -64,7 +64,8 @@ export async function startTestPipeline(env: Record<string, string> = {}): Promi
       const res = await fetch(`${url}/collect`, {
         method: 'POST',
         headers: { 'Content-Type': 'text/plain', 'User-Agent': BROWSER_UA, ...headers },
-        body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
+        // A copy: fetch takes only views of a plain ArrayBuffer (Buffer's type also admits a SharedArrayBuffer).
+        body: typeof body === 'string' ? body : body instanceof Uint8Array ? new Uint8Array(body) : JSON.stringify(body),
       });
       const text = await res.text();
       let parsed: unknown = text;
