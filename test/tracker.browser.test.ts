@@ -113,7 +113,7 @@ describe('tracker on the demo storefront', () => {
     expect(again.status).toBe(304);
     const demo = await fetch(`${p.url}/demo/`);
     expect(await demo.text()).toContain('<script defer src="/t.js" data-site="demo"></script>');
-    // /collect answers readable cross-origin (the fetch fallback reads Retry-After), and a preflight works.
+    // /collect answers readable cross-origin (the tracker reads the status and Retry-After of its fetches), and a preflight works.
     const post = await fetch(`${p.url}/collect`, { method: 'POST', headers: { 'Content-Type': 'text/plain', Origin: 'https://shop.example' }, body: '{}' });
     expect(post.status).toBe(400);
     expect(post.headers.get('access-control-allow-origin')).toBe('*');
@@ -463,47 +463,117 @@ describe('tracker on the demo storefront', () => {
     expect(s.errors).toEqual([]);
   });
 
-  describe('fetch fallback (sendBeacon refused) and Retry-After', () => {
-    const refuseBeacon = `Navigator.prototype.sendBeacon = function () { return false; };`;
-
-    async function retrySession(answer429: (n: number) => boolean, retryAfter: string) {
-      // The 429 answers carry the collector's own CORS headers, as a real 429 from it would.
+  describe('transport: fetch while visible, sendBeacon when hidden, Retry-After', () => {
+    /** The collector's own CORS headers, so that a faked 429/503 is readable as a real one would be. */
+    async function collectorCors(): Promise<Record<string, string>> {
       const real = await fetch(`${p.url}/collect`, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: '{}' });
-      const cors = { 'Access-Control-Allow-Origin': real.headers.get('access-control-allow-origin')!, 'Access-Control-Expose-Headers': real.headers.get('access-control-expose-headers')! };
-      const s = await openTrackerSession(browser, { initScript: refuseBeacon });
+      return { 'Access-Control-Allow-Origin': real.headers.get('access-control-allow-origin')!, 'Access-Control-Expose-Headers': real.headers.get('access-control-expose-headers')! };
+    }
+
+    /** A session whose n-th request to /collect (from 0) is refused with `status` + Retry-After when `refuse(n)`. */
+    async function refusingSession(refuse: (n: number) => boolean, status: 429 | 503, retryAfter: string, initScript?: string) {
+      const cors = await collectorCors();
+      const s = await openTrackerSession(browser, { initScript });
       let n = 0;
       await s.page.route(`${p.url}/collect`, (route) =>
-        answer429(n++)
-          ? route.fulfill({ status: 429, contentType: 'application/json', headers: { ...cors, 'Retry-After': retryAfter }, body: '{"error":"rate limit"}' })
+        refuse(n++)
+          ? route.fulfill({ status, contentType: 'application/json', headers: { ...cors, 'Retry-After': retryAfter }, body: '{"error":"retry later"}' })
           : route.continue(),
       );
       return s;
     }
-    // A 429 on a fetch is a network message Chromium logs itself, not an error of the script.
-    const scriptErrors = (s: TrackerSession) => s.errors.filter((e) => !/status of 429/.test(e));
+    // A 429/503 answer to a fetch is a network message Chromium logs itself, not an error of the script.
+    const scriptErrors = (s: TrackerSession) => s.errors.filter((e) => !/status of (429|503)/.test(e));
+    const ids = (b: { batch: { events: WireEvent[] } }) => b.batch.events.map((e) => e.id);
+    const track = (page: Page, name: string, times = 1) =>
+      page.evaluate(([n, k]) => {
+        for (let i = 0; i < k; i++) (window as any).anonAnalytics.track(n, { i });
+      }, [name, times] as const);
 
-    it('waits Retry-After, then delivers the batch once', async () => {
+    it('sends by fetch (answer read) while visible and by sendBeacon when the page is hidden', async () => {
       const run = runId();
-      const from = Date.now();
-      const s = await retrySession((n) => n === 0, '2');
+      const s = await openTrackerSession(browser);
       await s.page.goto(`${p.url}/demo/?utm_campaign=${run}`);
       await trackerReady(s.page);
-      await expect.poll(() => s.sent.length, { timeout: 10_000 }).toBe(2);
-      await s.page.waitForTimeout(500);
+      await expect.poll(() => s.sent.filter((b) => b.answer !== undefined).length, { timeout: 5000 }).toBe(1);
+      expect(s.sent[0]).toMatchObject({ kind: 'fetch', status: 202, answer: { accepted: 1, rejected: [] } });
+      await track(s.page, `hide_${run}`);
+      await setPageHidden(s.page, true); // flushed at once, by beacon
+      await expect.poll(() => s.sent.length, { timeout: 900, interval: 50 }).toBe(2);
+      expect(s.sent[1]!.kind).toBe('ping');
+      expect(s.sent[1]!.batch.events.map((e) => e.type)).toEqual(['custom', 'engagement']);
+      await setPageHidden(s.page, false);
+      await track(s.page, `shown_${run}`);
       await s.finish();
+      expect(s.sent.map((b) => b.kind)).toEqual(['fetch', 'ping', 'fetch']);
+      expectAllAccepted(s);
+      expect(s.errors).toEqual([]);
+    });
+
+    for (const [how, initScript] of [
+      ['refuses the body', `Navigator.prototype.sendBeacon = function () { return false; };`],
+      ['is missing', `delete Navigator.prototype.sendBeacon;`],
+    ] as const) {
+      it(`falls back to a keepalive fetch on hide when sendBeacon ${how}`, async () => {
+        const run = runId();
+        const from = Date.now();
+        const s = await openTrackerSession(browser, { initScript });
+        await s.page.goto(`${p.url}/demo/?utm_campaign=${run}`);
+        await trackerReady(s.page);
+        await track(s.page, `fallback_${run}`);
+        await setPageHidden(s.page, true);
+        await expect.poll(() => s.sent.length, { timeout: 900, interval: 50 }).toBe(1);
+        expect(s.sent[0]!.kind).toBe('fetch');
+        expect(s.sent[0]!.batch.events.map((e) => e.type)).toEqual(['pageview', 'custom', 'engagement']);
+        await s.finish();
+        expectAllAccepted(s);
+        const rows = await rowsSince(from, 3);
+        expect(rows.filter((r) => r.custom_name === `fallback_${run}`)).toHaveLength(1);
+        expect(s.errors).toEqual([]);
+      });
+    }
+
+    it('holds everything while a 503 Retry-After lasts (even on hide), then delivers the refused batch and what came meanwhile', async () => {
+      const run = runId();
+      const from = Date.now();
+      const s = await refusingSession((n) => n === 0, 503, '2');
+      const { page } = s;
+      await page.goto(`${p.url}/demo/?utm_campaign=${run}`);
+      await trackerReady(page);
+      await expect.poll(() => s.sent[0]?.status, { timeout: 5000, interval: 20 }).toBe(503);
+      const refusedAt = Date.now();
+      expect(s.sent[0]!.kind).toBe('fetch');
+      // While held: more than a batch of events (which would otherwise be sent at once), clicks, a hide.
+      await track(page, `held_${run}`, 12);
+      await page.locator('.product-card button.add').first().click();
+      await setPageHidden(page, true);
+      await page.waitForTimeout(300);
+      await setPageHidden(page, false);
+      await page.waitForTimeout(1500 - (Date.now() - refusedAt));
+      expect(s.sent, 'nothing is sent before Retry-After has passed').toHaveLength(1);
+      // ... and everything is sent once it has.
+      await expect.poll(() => s.sent.length, { timeout: 3000, interval: 20 }).toBeGreaterThan(1);
       const [first, second] = s.sent;
-      expect(first!.status).toBe(429);
       expect(second!.at - first!.at).toBeGreaterThanOrEqual(1900);
-      expect(second!.batch.events.map((e) => e.id)).toEqual(expect.arrayContaining(first!.batch.events.map((e) => e.id)));
-      for (const b of s.sent.slice(1)) expect(b.status).toBe(202);
-      const rows = await rowsSince(from, new Set(s.events().map((e) => e.id)).size);
+      expect(second!.at - refusedAt).toBeLessThan(2000 + 1000);
+      expect(ids(second!).slice(0, first!.batch.events.length)).toEqual(ids(first!)); // the refused batch first, once
+      await s.finish();
+      expect(s.sent.map((b) => b.kind)).not.toContain('ping'); // the hide sent nothing
+      for (const b of s.sent.slice(1)) expect(b.status, b.body).toBe(202);
+      const later = s.sent.slice(1).flatMap((b) => b.batch.events);
+      expect(ofType(later, 'custom').filter((e) => e.custom?.name === `held_${run}`)).toHaveLength(12);
+      expect(ofType(later, 'click').length).toBeGreaterThanOrEqual(1);
+      expect(ofType(later, 'engagement').length).toBeGreaterThanOrEqual(1);
+      expect(new Set(later.map((e) => e.id)).size).toBe(later.length);
+      const rows = await rowsSince(from, later.length);
       expect(rows.filter((r) => r.type === 'pageview' && r.utm_campaign === run)).toHaveLength(1);
+      expect(rows.filter((r) => r.custom_name === `held_${run}`)).toHaveLength(12);
       expect(scriptErrors(s)).toEqual([]);
     });
 
     it('never loops: a batch refused twice is dropped', async () => {
       const run = runId();
-      const s = await retrySession(() => true, '1');
+      const s = await refusingSession(() => true, 429, '1');
       await s.page.goto(`${p.url}/demo/?utm_campaign=${run}`);
       await trackerReady(s.page);
       await s.page.waitForTimeout(5000);
@@ -512,7 +582,64 @@ describe('tracker on the demo storefront', () => {
       await s.context.close();
       expect(sentWhileOpen).toBe(2);
       expect(s.sent[1]!.at - s.sent[0]!.at).toBeGreaterThanOrEqual(900);
+      expect(ids(s.sent[1]!)).toEqual(ids(s.sent[0]!));
       expect(scriptErrors(s)).toEqual([]);
     });
+
+    it('drops only what was refused twice: newer events in the same batch keep their one retry', async () => {
+      const run = runId();
+      const from = Date.now();
+      const s = await refusingSession((n) => n < 2, 429, '1');
+      await s.page.goto(`${p.url}/demo/?utm_campaign=${run}`);
+      await trackerReady(s.page);
+      await expect.poll(() => s.sent[0]?.status, { timeout: 5000, interval: 20 }).toBe(429);
+      await track(s.page, `newer_${run}`); // queued during the pause: goes out with the retried page view
+      await expect.poll(() => s.sent[1]?.status, { timeout: 3000, interval: 20 }).toBe(429);
+      await expect.poll(() => s.sent[2]?.status, { timeout: 3000, interval: 20 }).toBe(202);
+      const [first, second, third] = s.sent;
+      expect(ofType(first!.batch.events, 'pageview')).toHaveLength(1);
+      expect(second!.batch.events.map((e) => e.type)).toEqual(['pageview', 'custom']);
+      expect(third!.batch.events.map((e) => e.type)).toEqual(['custom']);
+      expect(ids(third!)).toEqual([second!.batch.events[1]!.id]);
+      expect(third!.at - second!.at).toBeGreaterThanOrEqual(900);
+      await s.page.waitForTimeout(1500);
+      expect(s.sent).toHaveLength(3);
+      await s.finish();
+      const rows = await rowsSince(from, 1);
+      expect(rows.filter((r) => r.custom_name === `newer_${run}`)).toHaveLength(1);
+      expect(rows.filter((r) => r.type === 'pageview' && r.utm_campaign === run)).toEqual([]);
+      expect(scriptErrors(s)).toEqual([]);
+    });
+  });
+
+  it('sends to data-endpoint when it is set (another origin, answer read through CORS)', async () => {
+    const run = runId();
+    const from = Date.now();
+    const endpoint = 'http://collector.test/collect';
+    const s = await openTrackerSession(browser);
+    const { page } = s;
+    const path = `/demo/endpoint-${run}`;
+    await page.route(`${p.url}${path}`, (route) =>
+      route.fulfill({
+        contentType: 'text/html; charset=utf-8',
+        body: `<!doctype html><html><head><link rel="icon" href="data:,"><script defer src="/t.js" data-site="demo" data-endpoint="${endpoint}"></script></head>
+          <body><main><button id="go" data-track="endpoint-button">Go</button></main></body></html>`,
+      }),
+    );
+    // collector.test stands for a collector on another origin: the requests are forwarded to the real one.
+    await page.route(endpoint, async (route) => route.fulfill({ response: await route.fetch({ url: `${p.url}/collect` }) }));
+    await page.goto(`${p.url}${path}`);
+    await trackerReady(page);
+    await page.click('#go');
+    await page.evaluate((name) => (window as any).anonAnalytics.track(name), `endpoint_${run}`);
+    await expect.poll(() => s.sent.filter((b) => b.status !== undefined).length, { timeout: 5000 }).toBeGreaterThan(0);
+    await s.finish();
+    expectAllAccepted(s);
+    expect(new Set(s.sent.map((b) => b.url))).toEqual(new Set([endpoint]));
+    const events = s.events();
+    expect(events.map((e) => e.type)).toEqual(['pageview', 'click', 'custom']);
+    const rows = await rowsSince(from, events.length);
+    expect(rows.filter((r) => r.path === path).map((r) => r.type).slice(0, 3)).toEqual(['pageview', 'click', 'custom']);
+    expect(s.errors).toEqual([]);
   });
 });

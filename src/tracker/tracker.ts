@@ -105,7 +105,7 @@ function start(w: Window & { anonAnalytics?: AnonAnalytics }): void {
     visibleMs = visibleNow();
     visibleSince = 0;
     engagement();
-    sender.flush();
+    sender.flush(true);
   }
 
   const api: AnonAnalytics = {

@@ -11,6 +11,9 @@ import { BROWSER_UA } from './builders.js';
 
 export interface SentBatch {
   at: number;
+  /** Where it went (the tracker's endpoint) and how: 'fetch' or, for navigator.sendBeacon, 'ping'. */
+  url: string;
+  kind: string;
   body: string;
   batch: WireBatch;
   status?: number;
@@ -43,7 +46,7 @@ export async function openTrackerSession(browser: Browser, opts: { initScript?: 
   context.on('request', (r) => {
     if (r.method() !== 'POST' || new URL(r.url()).pathname !== '/collect') return;
     const body = r.postData() ?? '';
-    const s: SentBatch = { at: Date.now(), body, batch: JSON.parse(body) as WireBatch };
+    const s: SentBatch = { at: Date.now(), url: r.url(), kind: r.resourceType(), body, batch: JSON.parse(body) as WireBatch };
     sent.push(s);
     byRequest.set(r, s);
   });
