@@ -11,6 +11,14 @@
 -- the user who created it (the migrating admin), so the analyst role needs
 -- SELECT on the v_* views only, never on agg_* or events (ClickHouse's
 -- default for views is INVOKER, which would demand grants on the tables).
+--
+-- No view reads `events`. Per-page-view and per-visitor-day figures (dwell
+-- time and scroll quantiles, scroll distribution, bounce, entry/exit pages,
+-- transitions) come, for each day of the period, from its daily rollup
+-- (agg_*_daily, AGGREGATE_RETENTION_MONTHS) when the day is in rollup_days,
+-- and otherwise from the intermediate tables (RETENTION_DAYS) that the rollup
+-- reads: never from both (schemas/003_rollups.sql; src/store/rollup.ts
+-- computes the rollups with the same expressions as the recent-day branches here).
 
 CREATE OR REPLACE VIEW v_summary SQL SECURITY DEFINER AS
 SELECT pageviews, visitors, visitor_days, bounces, round(bounces / greatest(visitor_days, 1), 3) AS bounce_rate
@@ -22,10 +30,20 @@ FROM
 ) AS p
 CROSS JOIN
 (
-    SELECT count() AS visitor_days, countIf(pv = 1) AS bounces
-    FROM (SELECT sum(pageviews) AS pv FROM agg_visitor_days
-          WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
-          GROUP BY day, visitor_id)
+    SELECT sum(vd) AS visitor_days, sum(b) AS bounces
+    FROM
+    (
+        SELECT count() AS vd, countIf(pv = 1) AS b
+        FROM (SELECT sum(pageviews) AS pv FROM agg_visitor_days
+              WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+                AND day NOT IN (SELECT day FROM rollup_days)
+              GROUP BY day, visitor_id)
+        UNION ALL
+        SELECT sum(entries) AS vd, sum(bounces) AS b
+        FROM agg_entry_exit_daily FINAL
+        WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+          AND day IN (SELECT day FROM rollup_days)
+    )
 ) AS b
 WHERE visitors >= {{K_ANONYMITY}};
 
@@ -37,8 +55,8 @@ GROUP BY day
 HAVING visitors >= {{K_ANONYMITY}}
 ORDER BY day;
 
--- Dwell time and scroll depth are per page view (the largest running total it reported), from
--- agg_pageview_engagement, so they cover RETENTION_DAYS; page views and visitors cover the aggregates' retention.
+-- Dwell time and scroll depth are per page view (the largest running total it reported): quantile states
+-- from agg_engagement_daily for rolled-up days, from agg_pageview_engagement for the others.
 CREATE OR REPLACE VIEW v_pages SQL SECURITY DEFINER AS
 SELECT page, pageviews, visitors, median_visible_ms, p75_visible_ms, median_scroll_depth, p75_scroll_depth
 FROM
@@ -60,18 +78,29 @@ LEFT JOIN
 (
     SELECT
         if(g_visitors >= {{K_ANONYMITY}}, e.path, 'other') AS page,
-        quantiles(0.5, 0.75)(e.v) AS qv,
-        quantiles(0.5, 0.75)(e.s) AS qs,
+        quantilesMerge(0.5, 0.75)(e.qv) AS qv,
+        quantilesMerge(0.5, 0.75)(e.qs) AS qs,
         toUInt32(ifNotFinite(qv[1], 0)) AS median_visible_ms,
         toUInt32(ifNotFinite(qv[2], 0)) AS p75_visible_ms,
         toUInt8(ifNotFinite(qs[1], 0)) AS median_scroll_depth,
         toUInt8(ifNotFinite(qs[2], 0)) AS p75_scroll_depth
     FROM
     (
-        SELECT path, pageview_id, max(visible_ms) AS v, max(scroll) AS s
-        FROM agg_pageview_engagement
+        SELECT path, quantilesState(0.5, 0.75)(v) AS qv, quantilesState(0.5, 0.75)(s) AS qs
+        FROM
+        (
+            SELECT path, max(visible_ms) AS v, max(scroll) AS s
+            FROM agg_pageview_engagement
+            WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+              AND day NOT IN (SELECT day FROM rollup_days)
+            GROUP BY day, path, pageview_id
+        )
+        GROUP BY path
+        UNION ALL
+        SELECT path, visible_ms AS qv, scroll AS qs
+        FROM agg_engagement_daily FINAL
         WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
-        GROUP BY path, pageview_id
+          AND day IN (SELECT day FROM rollup_days)
     ) AS e
     INNER JOIN
     (
@@ -87,13 +116,24 @@ ORDER BY pageviews DESC, page;
 
 -- Page views per deepest-scroll bucket (0, 10, …, 100 %), one count per page view.
 CREATE OR REPLACE VIEW v_scroll_depth SQL SECURITY DEFINER AS
-SELECT depth, count() AS views, uniqCombined(12)(visitor_id) AS visitors
+SELECT depth, sum(n) AS views, uniqCombinedMerge(12)(st) AS visitors
 FROM
 (
-    SELECT pageview_id, any(visitor_id) AS visitor_id, toUInt8(intDiv(max(scroll), 10) * 10) AS depth
-    FROM agg_pageview_engagement
+    SELECT depth, count() AS n, uniqCombinedState(12)(vid) AS st
+    FROM
+    (
+        SELECT any(visitor_id) AS vid, toUInt8(intDiv(max(scroll), 10) * 10) AS depth
+        FROM agg_pageview_engagement
+        WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
+          AND day NOT IN (SELECT day FROM rollup_days)
+        GROUP BY day, pageview_id
+    )
+    GROUP BY depth
+    UNION ALL
+    SELECT depth, views AS n, visitors AS st
+    FROM agg_scroll_daily FINAL
     WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
-    GROUP BY pageview_id
+      AND day IN (SELECT day FROM rollup_days)
 )
 GROUP BY depth
 HAVING visitors >= {{K_ANONYMITY}}
@@ -212,18 +252,29 @@ FROM
            sum(g_entries) AS entries, sum(g_exits) AS exits, sum(g_bounces) AS bounces, uniqCombinedMerge(12)(g_state) AS visitors
     FROM
     (
-        SELECT t.1 AS g_page, sum(t.2) AS g_entries, sum(t.3) AS g_exits, sum(t.4) AS g_bounces,
-               uniqCombinedState(12)(visitor_id) AS g_state, uniqCombined(12)(visitor_id) AS g_visitors
+        SELECT g_page, sum(e) AS g_entries, sum(x) AS g_exits, sum(b) AS g_bounces,
+               uniqCombinedMergeState(12)(st) AS g_state, uniqCombinedMerge(12)(st) AS g_visitors
         FROM
         (
-            SELECT visitor_id, arrayJoin([(en, 1, 0, toUInt8(pv = 1)), (ex, 0, 1, 0)]) AS t
+            SELECT t.1 AS g_page, sum(t.2) AS e, sum(t.3) AS x, sum(t.4) AS b, uniqCombinedState(12)(vid) AS st
             FROM
             (
-                SELECT visitor_id, argMinMerge(entry) AS en, argMaxMerge(exit) AS ex, sum(pageviews) AS pv
-                FROM agg_visitor_days
-                WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
-                GROUP BY day, visitor_id
+                SELECT vid, arrayJoin([(en, 1, 0, toUInt8(pv = 1)), (ex, 0, 1, 0)]) AS t
+                FROM
+                (
+                    SELECT visitor_id AS vid, argMinMerge(entry) AS en, argMaxMerge(exit) AS ex, sum(pageviews) AS pv
+                    FROM agg_visitor_days
+                    WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+                      AND day NOT IN (SELECT day FROM rollup_days)
+                    GROUP BY day, visitor_id
+                )
             )
+            GROUP BY g_page
+            UNION ALL
+            SELECT page AS g_page, entries AS e, exits AS x, bounces AS b, visitors AS st
+            FROM agg_entry_exit_daily FINAL
+            WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+              AND day IN (SELECT day FROM rollup_days)
         )
         GROUP BY g_page
     )
@@ -233,7 +284,6 @@ WHERE visitors >= {{K_ANONYMITY}}
 ORDER BY entries DESC, page;
 
 -- Page-to-page transitions: the next page view of the same visitor on the same day.
--- Computed from the raw events, so it covers RETENTION_DAYS at most.
 CREATE OR REPLACE VIEW v_transitions SQL SECURITY DEFINER AS
 SELECT from_page, to_page, transitions, visitors
 FROM
@@ -243,16 +293,32 @@ FROM
            sum(g_n) AS transitions, uniqCombinedMerge(12)(g_state) AS visitors
     FROM
     (
-        SELECT g_from, g_to, count() AS g_n, uniqCombinedState(12)(visitor_id) AS g_state, uniqCombined(12)(visitor_id) AS g_visitors
+        SELECT g_from, g_to, sum(n) AS g_n, uniqCombinedMergeState(12)(st) AS g_state, uniqCombinedMerge(12)(st) AS g_visitors
         FROM
         (
-            SELECT visitor_id, path AS g_from,
-                   leadInFrame(path, 1, '') OVER (PARTITION BY toDate(ts), visitor_id ORDER BY ts ASC
-                                                  ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING) AS g_to
-            FROM events
-            WHERE site = {site:String} AND toDate(ts) BETWEEN {date_from:Date} AND {date_to:Date} AND type = 'pageview'
+            SELECT g_from, g_to, count() AS n, uniqCombinedState(12)(vid) AS st
+            FROM
+            (
+                SELECT vid, p AS g_from,
+                       leadInFrame(p, 1, '') OVER (PARTITION BY day, vid ORDER BY t ASC, pv ASC
+                                                   ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING) AS g_to
+                FROM
+                (
+                    SELECT day, visitor_id AS vid, pageview_id AS pv, min(ts) AS t, any(path) AS p
+                    FROM agg_visitor_pageviews
+                    WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+                      AND day NOT IN (SELECT day FROM rollup_days)
+                    GROUP BY day, visitor_id, pageview_id
+                )
+            )
+            WHERE g_to != ''
+            GROUP BY g_from, g_to
+            UNION ALL
+            SELECT from_page AS g_from, to_page AS g_to, transitions AS n, visitors AS st
+            FROM agg_transitions_daily FINAL
+            WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+              AND day IN (SELECT day FROM rollup_days)
         )
-        WHERE g_to != ''
         GROUP BY g_from, g_to
     )
     GROUP BY from_page, to_page

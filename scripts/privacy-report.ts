@@ -69,6 +69,9 @@ export const EVENT_COLUMNS: Record<string, { holds: string; rule: string }> = {
   },
 };
 
+/** Long-lived daily tables written by the rollup (src/store/rollup.ts), not by a materialised view. */
+const ROLLUP_TABLES = new Set(['agg_engagement_daily', 'agg_scroll_daily', 'agg_entry_exit_daily', 'agg_transitions_daily', 'rollup_days']);
+
 /** Bookkeeping tables that hold no event data. */
 export const OTHER_TABLES: Record<string, Record<string, string>> = {
   schema_migrations: { version: 'migration number', name: 'migration file name', applied_at: 'when it was applied' },
@@ -135,8 +138,8 @@ export async function buildPrivacyReport(store: Store, config: Config, now = new
   const tables = await q<{ name: string; engine: string; create_table_query: string; as_select: string }>(
     'SELECT name, engine, create_table_query, as_select FROM system.tables WHERE database = currentDatabase() ORDER BY name',
   );
-  const columns = await q<{ table: string; name: string; type: string }>(
-    'SELECT table, name, type FROM system.columns WHERE database = currentDatabase() ORDER BY table, position',
+  const columns = await q<{ table: string; name: string; type: string; comment: string }>(
+    'SELECT table, name, type, comment FROM system.columns WHERE database = currentDatabase() ORDER BY table, position',
   );
   // Which view fills which table, and with what.
   const fills = new Map<string, { view: string; exprs: Record<string, string>; where: string }>();
@@ -156,7 +159,14 @@ export async function buildPrivacyReport(store: Store, config: Config, now = new
       name: t.name,
       engine: t.engine,
       ttl: tableTtl(t.create_table_query),
-      filledBy: t.name === 'events' ? 'anonymiser worker (src/anonymise/pipeline.ts), batched inserts' : fill ? `materialised view ${fill.view} on events${fill.where ? ` WHERE ${fill.where}` : ''}` : 'migrations',
+      filledBy:
+        t.name === 'events'
+          ? 'anonymiser worker (src/anonymise/pipeline.ts), batched inserts'
+          : fill
+            ? `materialised view ${fill.view} on events${fill.where ? ` WHERE ${fill.where}` : ''}`
+            : ROLLUP_TABLES.has(t.name)
+              ? 'daily rollup of finished days from the short-lived aggregates (src/store/rollup.ts)'
+              : 'migrations',
       columns: cols.map((c) => {
         if (t.name === 'events') {
           const d = EVENT_COLUMNS[c.name];
@@ -167,8 +177,9 @@ export async function buildPrivacyReport(store: Store, config: Config, now = new
           const src = expr === 'visitor_id' ? ' (the daily visitor hash itself)' : /visitor_id/.test(expr) ? ' (distinct-count state of daily visitor hashes)' : '';
           return { name: c.name, type: c.type, holds: expr ? `from anonymised events: ${expr}${src}` : '', rule: expr ? `materialised view ${fill.view}` : '' };
         }
-        const other = OTHER_TABLES[t.name]?.[c.name] ?? '';
-        return { name: c.name, type: c.type, holds: other, rule: other ? 'migrations' : '' };
+        // Tables filled by the daily rollup describe their columns in the schema itself (COMMENT).
+        const other = OTHER_TABLES[t.name]?.[c.name] || c.comment || '';
+        return { name: c.name, type: c.type, holds: other, rule: other ? (ROLLUP_TABLES.has(t.name) ? 'daily rollup (src/store/rollup.ts)' : 'migrations') : '' };
       }),
     });
   }

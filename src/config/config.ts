@@ -74,7 +74,8 @@ const envSchema = z.object({
     .pipe(z.array(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'comma-separated parameter names'))),
   HONOR_GPC: boolFlag(true),
   HONOR_DNT: boolFlag(true),
-  RETENTION_DAYS: intIn(1, 3650, 180),
+  // At least 3: the daily rollup (src/store/rollup.ts) summarises a day once it is 2 days old, from rows kept this long.
+  RETENTION_DAYS: intIn(3, 3650, 180),
   AGGREGATE_RETENTION_MONTHS: intIn(1, 120, 25),
   K_ANONYMITY: intIn(2, 1000, 5),
   QUEUE_HIGH_WATER: intIn(1, 10_000_000, 20_000),

@@ -83,14 +83,19 @@ export async function migrate(client: ClickHouseClient, vars: MigrationVars, log
 
 /**
  * Every table with a retention TTL and the TTL it must have under the current
- * config. agg_visitor_days and agg_pageview_engagement hold daily visitor and
- * page-view hashes, so they expire with the raw events, not the aggregates.
+ * config. agg_visitor_days, agg_pageview_engagement and agg_visitor_pageviews
+ * hold daily visitor and page-view hashes, so they expire with the raw events;
+ * the daily rollups made from them (schemas/003_rollups.sql, src/store/rollup.ts)
+ * hold only counts and states and keep the aggregate retention.
  */
 export function retentionTtls(vars: MigrationVars): { table: string; ttl: string; interval: string }[] {
-  const aggregates = ['agg_pages_daily', 'agg_click_cells', 'agg_click_targets', 'agg_devices_daily', 'agg_page_devices_daily', 'agg_sources_daily', 'agg_custom_daily'];
+  const aggregates = [
+    'agg_pages_daily', 'agg_click_cells', 'agg_click_targets', 'agg_devices_daily', 'agg_page_devices_daily', 'agg_sources_daily', 'agg_custom_daily',
+    'agg_engagement_daily', 'agg_scroll_daily', 'agg_entry_exit_daily', 'agg_transitions_daily', 'rollup_days',
+  ];
   return [
     { table: 'events', ttl: `toDateTime(ts) + INTERVAL ${vars.RETENTION_DAYS} DAY`, interval: `toIntervalDay(${vars.RETENTION_DAYS})` },
-    ...['agg_visitor_days', 'agg_pageview_engagement'].map((table) => ({
+    ...['agg_visitor_days', 'agg_pageview_engagement', 'agg_visitor_pageviews'].map((table) => ({
       table,
       ttl: `day + INTERVAL ${vars.RETENTION_DAYS} DAY`,
       interval: `toIntervalDay(${vars.RETENTION_DAYS})`,

@@ -10,6 +10,7 @@ import { openStore, StoreLockedError, type Store } from './client.js';
 import { EventInserter, existingEventIds } from './inserter.js';
 import type { EventRow } from '../anonymise/types.js';
 import { applyRetention, migrate, retentionTtls, type MigrationVars } from './migrate.js';
+import { ROLLUP_SQL, rollupFinishedDays } from './rollup.js';
 
 const dir = tempDir('store');
 let store: Store;
@@ -183,5 +184,86 @@ describe('retention', () => {
     await applyRetention(store.client, vars);
     const [back] = await rows<{ q: string }>("SELECT create_table_query q FROM system.tables WHERE name = 'agg_pages_daily' AND database = currentDatabase()");
     expect(back!.q).toContain('toIntervalMonth(25)');
+  });
+});
+
+describe('daily rollups keep every analyst answer for the aggregate retention', () => {
+  it('answers for a day 200 days ago after its raw events and intermediate rows expired', async () => {
+    const DAY_MS = 86_400_000;
+    const d = new Date(Date.now() - 200 * DAY_MS);
+    const day = d.toISOString().slice(0, 10);
+    const at = (h: number, m: number) => formatTs(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), h, m));
+    const oldPeriod = `site='shop', date_from='${day}', date_to='${day}'`;
+    // Keep the old rows while they are rolled up (a 180-day TTL could drop them at any merge).
+    await applyRetention(store.client, { ...vars, RETENTION_DAYS: 400 });
+    const seed: EventRow[] = [
+      // 6 visitors: /old/a (10–15 s visible, 50 % scroll), then /old/b.
+      ...perVisitor(6, 7000, () => ({ path: '/old/a', ts: at(10, 0) })),
+      ...perVisitor(6, 7000, (_v, i) => ({ path: '/old/a', ts: at(10, 1), type: 'engagement', visible_ms: 10_000 + i * 1000, scroll_depth: 55 })),
+      ...perVisitor(6, 7000, () => ({ path: '/old/b', ts: at(10, 5) })),
+      // 5 visitors see /old/a only (bounces), 20 s visible.
+      ...perVisitor(5, 7100, () => ({ path: '/old/a', ts: at(11, 0) })),
+      ...perVisitor(5, 7100, () => ({ path: '/old/a', ts: at(11, 1), type: 'engagement', visible_ms: 20_000, scroll_depth: 5 })),
+      // 3 visitors (below k) go /old/a → /old/c: never shown.
+      ...perVisitor(3, 7200, () => ({ path: '/old/a', ts: at(12, 0) })),
+      ...perVisitor(3, 7200, () => ({ path: '/old/c', ts: at(12, 1) })),
+    ];
+    await new EventInserter(store.client, { batchRows: 1000, flushMs: 10 }).add(seed, 'rollup-old-day');
+
+    const answers = async () => ({
+      summary: (await rows<Record<string, unknown>>(`SELECT pageviews, visitors, visitor_days, bounces, bounce_rate FROM v_summary(${oldPeriod})`)).map(norm),
+      pages: (await rows<Record<string, unknown>>(`SELECT * FROM v_pages(${oldPeriod})`)).map(norm),
+      scroll: (await rows<Record<string, unknown>>(`SELECT * FROM v_scroll_depth(${oldPeriod}, page = '/old/a')`)).map(norm),
+      entryExit: (await rows<Record<string, unknown>>(`SELECT * FROM v_entry_exit(${oldPeriod})`)).map(norm),
+      transitions: (await rows<Record<string, unknown>>(`SELECT * FROM v_transitions(${oldPeriod})`)).map(norm),
+    });
+    const norm = (r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v]));
+    const expected = {
+      summary: [{ pageviews: 23, visitors: 14, visitor_days: 14, bounces: 5, bounce_rate: 0.357 }],
+      pages: [
+        { page: '/old/a', pageviews: 14, visitors: 14, median_visible_ms: 15_000, p75_visible_ms: 20_000, median_scroll_depth: 55, p75_scroll_depth: 55 },
+        { page: '/old/b', pageviews: 6, visitors: 6, median_visible_ms: 0, p75_visible_ms: 0, median_scroll_depth: 0, p75_scroll_depth: 0 },
+      ],
+      scroll: [{ depth: 0, views: 5, visitors: 5 }, { depth: 50, views: 6, visitors: 6 }],
+      entryExit: [
+        { page: '/old/a', entries: 14, exits: 5, bounces: 5, visitors: 14 },
+        { page: '/old/b', entries: 0, exits: 6, bounces: 0, visitors: 6 },
+      ],
+      transitions: [{ from_page: '/old/a', to_page: '/old/b', transitions: 6, visitors: 6 }],
+    };
+    // From the intermediate tables (not rolled up yet).
+    const before = await answers();
+    expect(before).toEqual(expected);
+    expect(await rows(`SELECT day FROM rollup_days WHERE day = '${day}'`)).toEqual([]);
+
+    const rolled = await rollupFinishedDays(store.client, new Date());
+    expect(rolled).toContain(day);
+    expect(rolled).not.toContain(today); // today and yesterday are not finished
+    expect(await rollupFinishedDays(store.client, new Date())).toEqual([]);
+    expect(await answers()).toEqual(expected);
+
+    // A rollup repeated for the same day (a crash before rollup_days was written) replaces, never adds.
+    for (const query of Object.values(ROLLUP_SQL)) await store.client.command({ query, query_params: { day } });
+    expect(await answers()).toEqual(expected);
+
+    // The raw retention passes: events and the intermediate tables lose the day.
+    await applyRetention(store.client, vars);
+    for (const t of ['events', 'agg_visitor_days', 'agg_pageview_engagement', 'agg_visitor_pageviews']) {
+      await store.client.command({ query: `ALTER TABLE ${t} MATERIALIZE TTL SETTINGS mutations_sync = 2` });
+      const col = t === 'events' ? 'toDate(ts)' : 'day';
+      expect(Number((await rows<{ n: string }>(`SELECT count() n FROM ${t} WHERE ${col} = '${day}'`))[0]!.n), t).toBe(0);
+    }
+    expect(await answers()).toEqual(expected);
+    // Today's (not rolled-up) answers still come from the intermediate tables.
+    const [s] = await rows<{ pageviews: string; bounce_rate: number }>(`SELECT * FROM v_summary(${period})`);
+    expect(Number(s!.pageviews)).toBeGreaterThanOrEqual(13);
+  });
+
+  it('no analyst view reads the events table', async () => {
+    const views = await rows<{ name: string; q: string }>(
+      "SELECT name, create_table_query q FROM system.tables WHERE database = currentDatabase() AND name LIKE 'v\\_%'",
+    );
+    expect(views.length).toBeGreaterThanOrEqual(12);
+    for (const v of views) expect(v.q, v.name).not.toMatch(/\b(?:FROM|JOIN)\s+(?:`?\w+`?\.)?`?events`?(?:\s|$|\))/i);
   });
 });

@@ -1,0 +1,141 @@
+/**
+ * Daily rollup (schemas/003_rollups.sql explains the design): summarises each
+ * finished UTC day of the short-lived per-page-view / per-visitor-day tables
+ * (raw retention) into the agg_*_daily tables that keep the aggregate
+ * retention, and records the day in rollup_days. The analyst views read the
+ * rollup for a recorded day and the intermediate tables otherwise.
+ *
+ * Idempotent and safe to run concurrently: the rollup tables are
+ * ReplacingMergeTree on their group key and read with FINAL, so a day rolled
+ * up twice is replaced, not added. Every query binds its day as a parameter.
+ *
+ * Run by the process that writes (worker / all-in-one) once at start and then
+ * about hourly; a day becomes eligible two days after it ends (day <= today - 2).
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+
+/** Days that end before this many whole UTC days before `now` are rolled up: day <= today - ROLLUP_LAG_DAYS. */
+export const ROLLUP_LAG_DAYS = 2;
+
+/** Finished days with intermediate rows that have not been rolled up yet. */
+export const PENDING_DAYS_SQL = `
+SELECT DISTINCT day FROM
+(
+    SELECT DISTINCT day FROM agg_visitor_days WHERE day <= {last:Date}
+    UNION ALL
+    SELECT DISTINCT day FROM agg_pageview_engagement WHERE day <= {last:Date}
+    UNION ALL
+    SELECT DISTINCT day FROM agg_visitor_pageviews WHERE day <= {last:Date}
+)
+WHERE day NOT IN (SELECT day FROM rollup_days)
+ORDER BY day`;
+
+/** One INSERT … SELECT per rollup table, for the day {day:Date}. Keep in step with schemas/views.sql. */
+export const ROLLUP_SQL: Record<string, string> = {
+  agg_engagement_daily: `
+INSERT INTO agg_engagement_daily (site, day, path, views, visible_ms, scroll)
+SELECT site, day, path, count() AS views, quantilesState(0.5, 0.75)(v) AS visible_ms, quantilesState(0.5, 0.75)(s) AS scroll
+FROM
+(
+    SELECT site, day, path, pageview_id, max(visible_ms) AS v, max(scroll) AS s
+    FROM agg_pageview_engagement
+    WHERE day = {day:Date}
+    GROUP BY site, day, path, pageview_id
+)
+GROUP BY site, day, path`,
+
+  agg_scroll_daily: `
+INSERT INTO agg_scroll_daily (site, day, path, depth, views, visitors)
+SELECT site, day, path, depth, count() AS views, uniqCombinedState(12)(vid) AS visitors
+FROM
+(
+    SELECT site, day, path, pageview_id, any(visitor_id) AS vid, toUInt8(intDiv(max(scroll), 10) * 10) AS depth
+    FROM agg_pageview_engagement
+    WHERE day = {day:Date}
+    GROUP BY site, day, path, pageview_id
+)
+GROUP BY site, day, path, depth`,
+
+  agg_entry_exit_daily: `
+INSERT INTO agg_entry_exit_daily (site, day, page, entries, exits, bounces, visitors)
+SELECT site, day, t.1 AS page, sum(t.2) AS entries, sum(t.3) AS exits, sum(t.4) AS bounces, uniqCombinedState(12)(vid) AS visitors
+FROM
+(
+    SELECT site, day, vid, arrayJoin([(en, 1, 0, toUInt8(pv = 1)), (ex, 0, 1, 0)]) AS t
+    FROM
+    (
+        SELECT site, day, visitor_id AS vid, argMinMerge(entry) AS en, argMaxMerge(exit) AS ex, sum(pageviews) AS pv
+        FROM agg_visitor_days
+        WHERE day = {day:Date}
+        GROUP BY site, day, visitor_id
+    )
+)
+GROUP BY site, day, page`,
+
+  agg_transitions_daily: `
+INSERT INTO agg_transitions_daily (site, day, from_page, to_page, transitions, visitors)
+SELECT site, day, from_page, to_page, count() AS transitions, uniqCombinedState(12)(vid) AS visitors
+FROM
+(
+    SELECT site, day, vid, p AS from_page,
+           leadInFrame(p, 1, '') OVER (PARTITION BY site, day, vid ORDER BY t ASC, pv ASC
+                                       ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING) AS to_page
+    FROM
+    (
+        SELECT site, day, visitor_id AS vid, pageview_id AS pv, min(ts) AS t, any(path) AS p
+        FROM agg_visitor_pageviews
+        WHERE day = {day:Date}
+        GROUP BY site, day, visitor_id, pageview_id
+    )
+)
+WHERE to_page != ''
+GROUP BY site, day, from_page, to_page`,
+};
+
+/** YYYY-MM-DD of the UTC day `days` before `now`. */
+export function utcDay(now: Date, daysBefore = 0): string {
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - daysBefore)).toISOString().slice(0, 10);
+}
+
+/**
+ * Rolls up every finished day not rolled up yet (day <= today - 2 at `now`),
+ * oldest first. Returns the days rolled up (YYYY-MM-DD).
+ */
+export async function rollupFinishedDays(
+  client: ClickHouseClient,
+  now: Date = new Date(),
+  log?: { info: (o: object, m: string) => void },
+): Promise<string[]> {
+  const last = utcDay(now, ROLLUP_LAG_DAYS);
+  const rs = await client.query({ query: PENDING_DAYS_SQL, query_params: { last }, format: 'JSONEachRow' });
+  const days = (await rs.json<{ day: string }>()).map((r) => r.day);
+  for (const day of days) {
+    for (const query of Object.values(ROLLUP_SQL)) await client.command({ query, query_params: { day } });
+    await client.command({ query: 'INSERT INTO rollup_days (day) VALUES ({day:Date})', query_params: { day } });
+  }
+  if (days.length) log?.info({ days: days.length, first: days[0], last: days[days.length - 1] }, 'rolled up finished days');
+  return days;
+}
+
+/**
+ * Runs rollupFinishedDays now and then every `everyMs` (default hourly) until
+ * stopped. Errors are reported to `onError` and retried at the next tick.
+ */
+export function scheduleRollup(
+  client: ClickHouseClient,
+  opts: { everyMs?: number; log?: { info: (o: object, m: string) => void }; onError?: (err: Error) => void } = {},
+): { stop(): Promise<void> } {
+  let running: Promise<unknown> = Promise.resolve();
+  const tick = () => {
+    running = running.then(() => rollupFinishedDays(client, new Date(), opts.log)).catch((err: Error) => opts.onError?.(err));
+  };
+  tick();
+  const timer = setInterval(tick, opts.everyMs ?? 3_600_000);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
