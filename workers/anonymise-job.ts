@@ -10,7 +10,7 @@ import type { DeviceParser } from '../src/anonymise/device.js';
 import type { SaltRing } from '../src/anonymise/salts.js';
 import type { JobFaults } from '../src/app/faults.js';
 import { DependencyUnavailableError, PermanentJobError, type QueuedJob } from '../src/queue/consumer.js';
-import { openJob, type JobPayload } from '../src/queue/job.js';
+import { insertKey, openJob, type JobPayload } from '../src/queue/job.js';
 import type { Unsealer } from '../src/queue/seal.js';
 import { existingEventIds, InsertError, type EventInserter } from '../src/store/inserter.js';
 import type { ClickHouseClient } from '../src/store/client.js';
@@ -34,11 +34,38 @@ export interface JobProcessorDeps {
  */
 const DATA_REJECTED = new Set([6, 26, 27, 32, 38, 41, 53, 69, 70, 72, 117, 131, 321, 469]);
 
+/**
+ * ClickHouse error codes that mean "the store cannot take writes right now",
+ * whatever the rows: not the job's fault. The embedded store's ping is an
+ * in-process SELECT 1 that still succeeds with a full disk, a read-only data
+ * directory or the memory limit reached, so the code decides, not the ping.
+ */
+const STORE_UNAVAILABLE: ReadonlyMap<number, string> = new Map([
+  [159, 'TIMEOUT_EXCEEDED'],
+  [164, 'READONLY'],
+  [202, 'TOO_MANY_SIMULTANEOUS_QUERIES'],
+  [209, 'SOCKET_TIMEOUT'],
+  [210, 'NETWORK_ERROR'],
+  [236, 'ABORTED'],
+  [241, 'MEMORY_LIMIT_EXCEEDED'],
+  [242, 'TABLE_IS_READ_ONLY'],
+  [243, 'NOT_ENOUGH_SPACE'],
+  [252, 'TOO_MANY_PARTS'],
+  [999, 'KEEPER_EXCEPTION'],
+]);
+
 export function clickHouseErrorCode(err: unknown): number | undefined {
   const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'number' && Number.isInteger(code)) return code;
   if (typeof code === 'string' && /^[0-9]+$/.test(code)) return Number(code);
   const m = /Code: ([0-9]+)\./.exec(String((err as Error | undefined)?.message ?? ''));
   return m ? Number(m[1]) : undefined;
+}
+
+/** The store-wide condition behind a failed store call (an InsertError is judged by its cause), if any. */
+export function storeWideFailure(err: unknown): string | undefined {
+  const code = clickHouseErrorCode(err instanceof InsertError ? err.cause : err);
+  return code === undefined ? undefined : STORE_UNAVAILABLE.get(code);
 }
 
 export function createJobProcessor(deps: JobProcessorDeps): (job: QueuedJob) => Promise<void> {
@@ -53,7 +80,7 @@ export function createJobProcessor(deps: JobProcessorDeps): (job: QueuedJob) => 
     const firstDelivery = job.attemptsStarted <= 1 && job.attemptsMade === 0;
     const faults = deps.faults;
     let rows: EventRow[] = [];
-    for (const req of payload.reqs) {
+    for (const [i, req] of payload.reqs.entries()) {
       const { salt, late } = await deps.salts.saltFor(req.ctx.receivedAt);
       const out = anonymiseRequest(req, salt, { config: deps.config, device: deps.device });
       for (const r of out.rows) rows.push(r);
@@ -62,7 +89,8 @@ export function createJobProcessor(deps: JobProcessorDeps): (job: QueuedJob) => 
         if (out.unknownIp) deps.metrics.unknownIp.inc(out.unknownIp);
         if (late) deps.metrics.lateSalt.inc(out.rows.length);
       }
-      faults?.reach('mid-anonymise');
+      // Mid-job for real: part of the job is anonymised and more of it is still to come.
+      if (i === 0 && payload.reqs.length > 1) faults?.reach('mid-anonymise', `after request 1 of ${payload.reqs.length}`);
     }
     faults?.poison(rows);
     // Delivered before (a retry, a worker killed holding it, a pause for an outage): skip rows already stored.
@@ -72,8 +100,9 @@ export function createJobProcessor(deps: JobProcessorDeps): (job: QueuedJob) => 
     // others, and its own failure can be told apart from theirs.
     const isolated = job.attemptsMade > 0;
     try {
-      await storeCall(deps.client, () => deps.inserter.add(rows, job.id, { isolated }));
+      await storeCall(deps.client, () => deps.inserter.add(rows, insertKey(job.data, job.id), { isolated }));
     } catch (err) {
+      if (err instanceof DependencyUnavailableError) throw err;
       const code = clickHouseErrorCode(err instanceof InsertError ? err.cause : err);
       if (isolated && code !== undefined && DATA_REJECTED.has(code)) {
         // Only anonymised data can appear in this message: the job's rows, never its sealed context.
@@ -86,14 +115,16 @@ export function createJobProcessor(deps: JobProcessorDeps): (job: QueuedJob) => 
 }
 
 /**
- * Runs a store call; when it fails and ClickHouse does not answer a ping
- * either, the failure is the store's, not the job's: DependencyUnavailableError
- * (the job waits without using up an attempt).
+ * Runs a store call; when it fails with a store-wide error code, or ClickHouse
+ * does not answer a ping either, the failure is the store's, not the job's:
+ * DependencyUnavailableError (the job waits without using up an attempt).
  */
 async function storeCall<T>(client: ClickHouseClient, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
+    const condition = storeWideFailure(err);
+    if (condition) throw new DependencyUnavailableError(`ClickHouse cannot take writes (${condition}): ${(err as Error).message.slice(0, 200)}`, 'clickhouse', { cause: err });
     const ping = await client.ping().catch((e: unknown) => ({ success: false as const, error: e }));
     if (!ping.success) throw new DependencyUnavailableError(`ClickHouse unavailable: ${(err as Error).message.slice(0, 200)}`, 'clickhouse', { cause: err });
     throw err;

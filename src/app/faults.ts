@@ -2,14 +2,20 @@
  * Test-only fault injection, so the fault tests (test/faults/) can prove the
  * reliability promises against the real worker entry point rather than a
  * stand-in. Switched on only by TEST_ONLY_FAULTS, which the config refuses
- * when NODE_ENV=production; without it `createFaults` returns NO_FAULTS,
- * whose hooks do nothing, so the production path is the plain one.
+ * when NODE_ENV=production (and createFaults refuses too, should a config
+ * ever let it through); without it `createFaults` returns NO_FAULTS, whose
+ * hooks do nothing, so the production path is the plain one.
+ *
+ * Whenever a fault is on, the worker also stops background merges of
+ * `events` (prepareStore): the fault tests count duplicates, and a
+ * ReplacingMergeTree merge would collapse them out of sight.
  *
  *   crash-at:<point>[:n]    SIGKILL this process the n-th time (default: 1st) a
  *                           job reaches <point>: mid-anonymise (after the first
- *                           request of a job), before-insert (rows ready, not yet
- *                           buffered), after-insert (rows in ClickHouse, job not
- *                           yet completed in Redis)
+ *                           request of a job that has more than one, so part of
+ *                           it is anonymised and part not), before-insert (rows
+ *                           ready, not yet buffered), after-insert (rows in
+ *                           ClickHouse, job not yet completed in Redis)
  *   store-down-while-file   every ClickHouse call of the worker fails (ping
  *                           included) while DATA_DIR/FAULT_STORE_DOWN exists:
  *                           an embedded store that is unavailable
@@ -17,6 +23,8 @@
  *                           events named `fault-poison` carry a timestamp that
  *                           ClickHouse itself rejects: a job that can never be
  *                           inserted
+ *   stop-merges             nothing but the above: merges of `events` stopped
+ *                           (for fault tests that inject nothing else)
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -27,13 +35,20 @@ export type CrashPoint = 'mid-anonymise' | 'before-insert' | 'after-insert';
 
 /** The hooks a job processor calls; all no-ops unless a test switched a fault on. */
 export interface JobFaults {
-  reach(point: CrashPoint): void;
+  /** `detail` (bounded, no visitor data) goes into the line announcing the kill, for the test to check. */
+  reach(point: CrashPoint, detail?: string): void;
   poison(rows: EventRow[]): void;
 }
 
 export interface Faults extends JobFaults {
   /** The worker's view of the store (unchanged unless store-down-while-file is on). */
   store(client: ClickHouseClient): ClickHouseClient;
+  /** Runs once before the worker consumes: stops background merges of `events` while any fault is on. */
+  prepareStore(client: ClickHouseClient): Promise<void>;
+}
+
+export class FaultsRefusedError extends Error {
+  override readonly name = 'FaultsRefusedError';
 }
 
 export const STORE_DOWN_FILE = 'FAULT_STORE_DOWN';
@@ -44,10 +59,14 @@ export const NO_FAULTS: Faults = {
   reach() {},
   poison() {},
   store: (client) => client,
+  prepareStore: async () => {},
 };
 
-export function createFaults(specs: readonly string[], dataDir: string): Faults {
+export function createFaults(specs: readonly string[], dataDir: string, opts: { production: boolean }): Faults {
   if (specs.length === 0) return NO_FAULTS;
+  // The config refuses this already; a second lock here, because a fault that SIGKILLs the worker or makes
+  // ClickHouse reject rows must never run in production, whatever builds the config.
+  if (opts.production) throw new FaultsRefusedError('TEST_ONLY_FAULTS is refused when NODE_ENV=production');
   const crashes = new Map<string, { at: number; seen: number }>();
   let storeDown: string | undefined;
   let poison: string | undefined;
@@ -61,11 +80,22 @@ export function createFaults(specs: readonly string[], dataDir: string): Faults 
   const say = (msg: string) => fs.writeSync(2, `TEST_ONLY_FAULTS: ${msg}\n`);
   say(`active: ${specs.join(', ')}`);
   return {
-    reach(point) {
+    reach(point, detail) {
       const c = crashes.get(point);
       if (!c || ++c.seen !== c.at) return;
-      say(`SIGKILL at ${point} (#${c.seen})`);
+      say(`SIGKILL at ${point} (#${c.seen})${detail ? `, ${detail}` : ''}`);
       process.kill(process.pid, 'SIGKILL');
+    },
+    async prepareStore(client) {
+      // In memory only (lost with the process), so it runs at every worker start, before any job is taken.
+      // The aggregates are left to merge: their sums survive merges, and the fault tests compare them too.
+      try {
+        await client.command({ query: 'SYSTEM STOP MERGES events' });
+        say('background merges of events stopped');
+      } catch (err) {
+        // A server the tests cannot reach (the ClickHouse outage test): nothing is stored there to merge.
+        say(`cannot stop merges: ${(err as Error).message.slice(0, 200)}`);
+      }
     },
     poison(rows) {
       if (!poison || !fs.existsSync(poison)) return;

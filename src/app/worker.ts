@@ -1,6 +1,7 @@
 /**
  * Composition of an anonymiser worker: sealing key, daily salts in Redis, the
- * UA parser cache, the batched inserter and the BullMQ consumer.
+ * UA parser cache, the batched inserter, the BullMQ consumer, and a queue
+ * sampler feeding its /metrics (a standalone worker has no collector to do it).
  */
 import type { Config } from '../config/config.js';
 import { createDeviceParser } from '../anonymise/device.js';
@@ -10,14 +11,19 @@ import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
 import { startConsumer, type Consumer } from '../queue/consumer.js';
 import { DeadLetters } from '../queue/dlq.js';
+import { QueueSampler } from '../queue/queue-stats.js';
 import { workerSealKey } from '../queue/keys.js';
 import { assertNoEviction, waitReady, workerConnection } from '../queue/redis.js';
 import { RedisSaltStore } from '../queue/salt-store.js';
 import { keyFingerprint, publicKeyOf, Unsealer } from '../queue/seal.js';
 import type { Store } from '../store/client.js';
 import { EventInserter } from '../store/inserter.js';
+import { scheduleRollup } from '../store/rollup.js';
 import { createJobProcessor } from '../../workers/anonymise-job.js';
 import { createFaults } from './faults.js';
+
+/** A scrape every 15 s or so needs no fresher figure; the collector samples faster for its 503 decision. */
+const QUEUE_SAMPLE_MS = 1000;
 
 export interface AnonymiserWorker {
   consumer: Consumer;
@@ -55,7 +61,9 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
   const privateKey = workerSealKey(config, log);
   log.info({ sealKey: keyFingerprint(publicKeyOf(privateKey)) }, 'worker opens jobs sealed for key');
   // Empty unless a fault test set TEST_ONLY_FAULTS (refused in production): then `client` may fail on purpose.
-  const faults = createFaults(config.testOnlyFaults, config.store.dataDir);
+  const faults = createFaults(config.testOnlyFaults, config.store.dataDir, { production: config.production });
+  // The real client, not the faulty view: a store-down fault may be on already.
+  await faults.prepareStore(store.client);
   const client = faults.store(store.client);
   const inserter = new EventInserter(client, {
     batchRows: config.worker.batchRows,
@@ -99,6 +107,11 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
   consumer.onPaused(({ dependency, pauseMs, error }) =>
     log.warn({ dependency, pauseMs, error: error.slice(0, 300) }, 'dependency unavailable; queue paused, jobs keep their attempts'),
   );
+  // Queue gauges and dead letters on this process's /metrics. In the all-in-one the collector, started
+  // after, replaces this source with its own 250 ms sample; both read the same queue.
+  const queueStats = QueueSampler.open(redis, config.redis.queueName, config.redis.prefix);
+  queueStats.start(QUEUE_SAMPLE_MS);
+  metrics.setQueueSource(() => queueStats.latest());
   const deadLetters = new DeadLetters(redis, config.redis.queueName, config.redis.prefix);
   const expire = () =>
     deadLetters.expire(config.queue.dlqRetentionDays).then(
@@ -108,16 +121,25 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
   void expire();
   const expiry = setInterval(expire, 3_600_000);
   expiry.unref();
+  // The daily rollup of finished days into the long-lived aggregates (schemas/003_rollups.sql), by the process
+  // that writes: at start, then hourly. Idempotent, so several workers doing it is harmless. The real client:
+  // a fault test's store-down view is for the job path.
+  const rollup = scheduleRollup(store.client, {
+    log,
+    onError: (err) => log.warn({ err: { message: err.message.slice(0, 300) } }, 'daily rollup failed; retried next hour'),
+  });
   return {
     consumer,
     inserter,
     deadLetters,
     async close() {
       clearInterval(expiry);
+      await rollup.stop();
       // Stop fetching, and flush buffered rows now so active jobs can complete.
       const closing = consumer.close();
       await inserter.drain();
       await closing;
+      await queueStats.close();
       await deadLetters.close();
       redis.disconnect();
     },

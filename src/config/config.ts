@@ -41,7 +41,7 @@ const sitesSchema = z
       .refine((o) => Object.keys(o).length > 0, 'at least one site is required'),
   );
 
-const FAULT = /^(crash-at:(mid-anonymise|before-insert|after-insert)(:[0-9]{1,6})?|store-down-while-file|poison-while-file)$/;
+const FAULT = /^(crash-at:(mid-anonymise|before-insert|after-insert)(:[0-9]{1,6})?|store-down-while-file|poison-while-file|stop-merges)$/;
 
 const tokenSchema = z.string().min(16, 'must be at least 16 characters').optional();
 
@@ -108,7 +108,7 @@ const envSchema = z.object({
     .string()
     .default('')
     .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
-    .pipe(z.array(z.string().regex(FAULT, 'comma-separated faults: crash-at:<mid-anonymise|before-insert|after-insert>[:n], store-down-while-file, poison-while-file'))),
+    .pipe(z.array(z.string().regex(FAULT, 'comma-separated faults: crash-at:<mid-anonymise|before-insert|after-insert>[:n], store-down-while-file, poison-while-file, stop-merges'))),
 });
 
 export type Env = Record<string, string | undefined>;

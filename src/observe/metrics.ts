@@ -35,7 +35,10 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     };
   const m = {
     registry,
-    /** Feeds the queue gauges (waiting, active, failed, oldest age, dead letters) from a sampler. */
+    /**
+     * Feeds the queue gauges (waiting, active, failed, oldest age, dead letters) from a sampler: the
+     * collector's producer, or a standalone worker's own (src/queue/queue-stats.ts). The last one set wins.
+     */
     setQueueSource(source: QueueGaugeSource): void {
       queueSource = source;
     },
@@ -57,7 +60,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       name: 'anon_collect_request_seconds',
       help: 'Latency of POST /collect by status',
       labelNames: ['status'] as const,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      // 0.2: the promise that a refusal while Redis is down is answered within 200 ms can be read off here.
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
     queueWaiting: new Gauge({ name: 'anon_queue_waiting_jobs', help: 'Jobs waiting in the queue', registers: [registry], collect: fromQueue((s) => s.waiting) }),

@@ -1,8 +1,9 @@
 /**
  * What a queue job carries: one sealed envelope holding one or more collected
  * requests (group commit). Nothing outside the envelope is derived from the
- * request, so Redis sees only ciphertext and counts.
+ * request, so Redis sees only ciphertext, counts and a random nonce.
  */
+import { randomBytes } from 'node:crypto';
 import type { CollectedRequest } from '../anonymise/types.js';
 import type { Sealer, Unsealer } from './seal.js';
 
@@ -13,6 +14,14 @@ export interface SealedJobData {
   s: string;
   /** Event count, for metrics and batching decisions; not sensitive. */
   n: number;
+  /**
+   * 16 random bytes (base64url) drawn when the collector creates the job, stored with it and so the same on
+   * every redelivery. The worker keys the insert deduplication token on it (insertKey), not on the BullMQ
+   * job id: ids restart after a Redis rollback (no persistence, everysec AOF) and repeat across
+   * QUEUE_PREFIX/QUEUE_NAME pairs writing one table, and ClickHouse silently drops an insert whose token it
+   * has seen, whatever its rows. Absent only in jobs written before it existed.
+   */
+  nonce?: string;
 }
 
 export interface JobPayload {
@@ -20,11 +29,23 @@ export interface JobPayload {
   reqs: CollectedRequest[];
 }
 
-export function sealJob(sealer: Sealer, reqs: CollectedRequest[]): SealedJobData {
+export function newJobNonce(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+export function sealJob(sealer: Sealer, reqs: CollectedRequest[], nonce: string = newJobNonce()): SealedJobData {
   let n = 0;
   for (const r of reqs) n += r.events.length;
   const payload: JobPayload = { v: 1, reqs };
-  return { s: sealer.seal(Buffer.from(JSON.stringify(payload))).toString('base64'), n };
+  return { s: sealer.seal(Buffer.from(JSON.stringify(payload))).toString('base64'), n, nonce };
+}
+
+/**
+ * What names a job's rows in the insert deduplication token: its nonce. A job written before nonces
+ * existed falls back to its id (the old behaviour; such jobs drain away after an upgrade).
+ */
+export function insertKey(data: SealedJobData, jobId: string): string {
+  return typeof data.nonce === 'string' && data.nonce.length > 0 ? `n:${data.nonce}` : `id:${jobId}`;
 }
 
 export class PayloadError extends Error {

@@ -7,13 +7,17 @@
  * settles only when Redis has acknowledged the job holding it: the collector
  * never answers 202 for an event Redis does not have.
  *
- * Backpressure: the number of waiting jobs is sampled every 250 ms; past the
- * high-water mark the collector answers 503 instead of growing Redis without
- * bound.
+ * Backpressure: the number of waiting jobs is sampled every 250 ms
+ * (queue-stats.ts); past the high-water mark the collector answers 503 instead
+ * of growing Redis without bound.
+ *
+ * Each job gets a random nonce when it is created (job.ts): the worker keys
+ * its insert deduplication token on it, not on the BullMQ job id.
  */
 import { Queue } from 'bullmq';
 import type { CollectedRequest } from '../anonymise/types.js';
 import { JOB_NAME, sealJob, type SealedJobData } from './job.js';
+import { QueueSampler, type QueueStats } from './queue-stats.js';
 import type { Redis } from './redis.js';
 import type { Sealer } from './seal.js';
 
@@ -42,14 +46,7 @@ interface Pending {
   timer: NodeJS.Timeout | undefined;
 }
 
-export interface QueueStats {
-  waiting: number;
-  active: number;
-  failed: number;
-  delayed: number;
-  oldestWaitingAgeMs: number;
-  sampledAt: number;
-}
+export type { QueueStats };
 
 export function defaultJobOptions(attempts: number) {
   return {
@@ -65,8 +62,7 @@ export function defaultJobOptions(attempts: number) {
 export class JobProducer {
   readonly queue: Queue<SealedJobData>;
   private pending: Pending | undefined;
-  private stats: QueueStats = { waiting: 0, active: 0, failed: 0, delayed: 0, oldestWaitingAgeMs: 0, sampledAt: 0 };
-  private sampler: NodeJS.Timeout | undefined;
+  private readonly sampler: QueueSampler;
   private closed = false;
   private inFlight = new Set<Promise<unknown>>();
 
@@ -82,42 +78,25 @@ export class JobProducer {
     });
     // A queue error (Redis away) must not crash the process; requests see it as 503.
     this.queue.on('error', () => {});
+    this.sampler = new QueueSampler(this.queue);
   }
 
   startSampling(intervalMs = 250): void {
-    const tick = () => {
-      this.sample().catch(() => {});
-      this.sampler = setTimeout(tick, intervalMs);
-      this.sampler.unref();
-    };
-    tick();
+    this.sampler.start(intervalMs);
   }
 
-  async sample(): Promise<QueueStats> {
-    const counts = await this.queue.getJobCounts('waiting', 'active', 'failed', 'delayed', 'prioritized');
-    let oldest = 0;
-    if ((counts.waiting ?? 0) > 0) {
-      const [job] = await this.queue.getJobs(['wait'], 0, 0, true);
-      if (job) oldest = Math.max(0, Date.now() - job.timestamp);
-    }
-    this.stats = {
-      waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
-      active: counts.active ?? 0,
-      failed: counts.failed ?? 0,
-      delayed: counts.delayed ?? 0,
-      oldestWaitingAgeMs: oldest,
-      sampledAt: Date.now(),
-    };
-    return this.stats;
+  sample(): Promise<QueueStats> {
+    return this.sampler.sample();
   }
 
   lastStats(): QueueStats {
-    return this.stats;
+    return this.sampler.latest();
   }
 
   /** True when the backlog is past the high-water mark (waiting + delayed retries). */
   overloaded(): boolean {
-    return this.stats.waiting + this.stats.delayed >= this.opts.highWater;
+    const s = this.sampler.latest();
+    return s.waiting + s.delayed >= this.opts.highWater;
   }
 
   /** Resolves once Redis holds a job containing `req`; rejects with QueueUnavailableError otherwise. */
@@ -172,7 +151,7 @@ export class JobProducer {
   /** Flushes what is pending and waits for every add in flight. */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.sampler) clearTimeout(this.sampler);
+    await this.sampler.close();
     this.flush();
     await Promise.allSettled([...this.inFlight]);
     await this.queue.close();

@@ -77,8 +77,13 @@ export class EventInserter {
 
   /**
    * Buffers `rows` (already anonymised) and resolves once they are inserted.
-   * `key` names the contribution (job id) and goes into the deduplication
-   * token, so an in-process retry of the same insert is a no-op in ClickHouse.
+   * `key` names the contribution and goes into the deduplication token, so a
+   * retry of the same insert is a no-op in ClickHouse. It must be unique to
+   * these rows for as long as ClickHouse remembers tokens
+   * (non_replicated_deduplication_window): a reused token with different rows
+   * is silently dropped. The worker passes the job's random nonce (see
+   * insertKey in src/queue/job.ts), never a BullMQ job id, which repeats after
+   * a Redis rollback and across queues.
    */
   add(rows: EventRow[], key: string, opts: { isolated?: boolean } = {}): Promise<void> {
     if (rows.length === 0) return Promise.resolve();
@@ -121,6 +126,7 @@ export class EventInserter {
   }
 
   private async write(b: Buffer_): Promise<void> {
+    // A hash: the keys of a large batch would make a long token, and it is quoted into the statement.
     const token = createHash('sha256').update(b.keys.join(',')).digest('hex').slice(0, 32);
     const retries = this.opts.retries ?? 1;
     const now = this.opts.now ?? Date.now;

@@ -137,6 +137,11 @@ describe('inserts', () => {
     await ins.add([row({ path: '/dedup' })], 'job-2');
     await store.client.insert({ table: 'events', values: [row({ path: '/dedup' })], format: 'JSONEachRow' });
     expect(await count('/dedup')).toBe(4);
+    // The aggregates count each row once as well: the retry above added nothing to any of them.
+    const pageviews = Number((await rows<{ n: string }>("SELECT sum(pageviews) n FROM agg_pages_daily WHERE path = '/dedup'"))[0]!.n);
+    expect(pageviews).toBe(4);
+    const perPageview = Number((await rows<{ n: string }>("SELECT count() n FROM agg_visitor_pageviews WHERE path = '/dedup'"))[0]!.n);
+    expect(perPageview).toBe(4);
   });
 
   it('find already stored event ids, including ids above 2^53', async () => {

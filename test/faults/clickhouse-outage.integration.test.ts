@@ -35,6 +35,27 @@ async function sendUntil503(s: FaultStack): Promise<{ ok: number; refused: SendR
   return { ok, refused: undefined };
 }
 
+/**
+ * While the backlog of `jobs` waits, the queue gauges of the collector and of the standalone worker (each
+ * samples on its own) show it: waiting at least the backlog, the oldest job some time old. Polled, because a
+ * job the worker is just trying again is briefly active, not waiting.
+ */
+async function expectBacklogOnMetrics(s: FaultStack, jobs: number): Promise<void> {
+  for (const [who, url] of [['collector', s.collectorUrl], ['worker', s.workerUrl]] as const) {
+    const seen = await until(
+      async () => {
+        const m = await s.scrape(url);
+        return { waiting: m('anon_queue_waiting_jobs'), oldest: m('anon_queue_oldest_waiting_seconds'), deadLetters: m('anon_dead_letter_jobs') };
+      },
+      (g) => g.waiting >= jobs && g.oldest > 0,
+      10_000,
+    );
+    expect(seen.waiting, who).toBeGreaterThanOrEqual(jobs);
+    expect(seen.oldest, who).toBeGreaterThan(0);
+    expect(seen.deadLetters, who).toBe(0);
+  }
+}
+
 function pauses(s: FaultStack): number[] {
   return s.workerLog().filter((l) => l.msg?.startsWith('dependency unavailable')).map((l) => Number(l.pauseMs));
 }
@@ -72,6 +93,8 @@ describe('ClickHouse outage', () => {
     const counts = await s.queueCounts();
     expect(counts.failed).toBe(0);
     expect(counts.wait + counts.delayed).toBeGreaterThanOrEqual(6);
+    // GROUP_COMMIT_MS=0 and one request at a time: each acknowledged request is a job of the backlog.
+    await expectBacklogOnMetrics(s, ok);
     // Redelivered again and again, yet no attempt used: JOB_ATTEMPTS=3 would have dead-lettered them by now.
     const used = await attemptsUsed(s);
     expect(used.made).toBe(0);
@@ -94,6 +117,7 @@ describe('ClickHouse outage', () => {
     expect((await s.stored()).n).toBe(0);
     expect((await s.queueCounts()).failed).toBe(0);
     expect((await attemptsUsed(s)).made).toBe(0);
+    await expectBacklogOnMetrics(s, ok);
 
     fs.rmSync(downFile);
     const t0 = Date.now();
@@ -105,10 +129,13 @@ describe('ClickHouse outage', () => {
     expect(back.status).toBe(202);
     const r = await s.waitForStored(s.acknowledged, 20_000);
     await sleep(1000);
-    const final = await s.stored();
-    console.info(`clickhouse-outage (embedded): acknowledged ${s.acknowledged}, stored ${final.n}, distinct ${final.u}, all landed ${recoverMs} ms after recovery`);
+    const final = await s.tally();
+    console.info(
+      `clickhouse-outage (embedded): acknowledged ${s.acknowledged}, stored ${final.count}, distinct ${final.distinct}, aggregated ${final.aggregated}, ` +
+        `all landed ${recoverMs} ms after recovery`,
+    );
     expect(r.n).toBe(s.acknowledged);
-    expect({ count: final.n, distinct: final.u }).toEqual({ count: s.acknowledged, distinct: s.acknowledged });
+    expect(final).toEqual({ count: s.acknowledged, distinct: s.acknowledged, aggregated: s.acknowledged });
     expect(await s.queueCounts()).toMatchObject({ wait: 0, active: 0, delayed: 0, failed: 0 });
   }, 90_000);
 });

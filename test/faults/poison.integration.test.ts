@@ -65,14 +65,22 @@ describe('poison job', () => {
 
     const others = await s.waitForStored(s.acknowledged - poisonEvents, 30_000);
     await sleep(1000);
-    const now = await s.stored();
-    expect({ count: now.n, distinct: now.u }).toEqual({ count: s.acknowledged - poisonEvents, distinct: s.acknowledged - poisonEvents });
-    expect(others.n).toBe(s.acknowledged - poisonEvents);
-    console.info(`poison: acknowledged ${s.acknowledged} (poison job ${poisonEvents} events), stored ${now.n}, distinct ${now.u}`);
+    const now = await s.tally();
+    const othersEvents = s.acknowledged - poisonEvents;
+    expect(now).toEqual({ count: othersEvents, distinct: othersEvents, aggregated: othersEvents });
+    expect(others.n).toBe(othersEvents);
+    console.info(`poison: acknowledged ${s.acknowledged} (poison job ${poisonEvents} events), stored ${now.count}, distinct ${now.distinct}, aggregated ${now.aggregated}`);
 
-    // What the dead letter holds: the sealed envelope and an event count; the reason quotes anonymised rows at most.
+    // The standalone worker's own /metrics shows the dead letter (it samples the queue itself).
+    const deadLetters = await until(async () => (await s.scrape(s.workerUrl))('anon_dead_letter_jobs'), (n) => n === 1, 10_000);
+    expect(deadLetters).toBe(1);
+
+    // What the dead letter holds: the sealed envelope, an event count and a random nonce (the insert
+    // deduplication key); the reason quotes anonymised rows at most.
     const job = await s.redis.hgetall(s.jobKey(poisonId));
-    expect(Object.keys(JSON.parse(job.data!) as object).sort()).toEqual(['n', 's']);
+    const data = JSON.parse(job.data!) as { nonce: string };
+    expect(Object.keys(data).sort()).toEqual(['n', 'nonce', 's']);
+    expect(data.nonce).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(Number(job.atm)).toBeLessThanOrEqual(3);
     expect(job.failedReason).toMatch(/rejected/);
     const dump = await dumpRedis(s.redis, s.prefix);
@@ -99,8 +107,8 @@ describe('poison job', () => {
     const landed = await s.waitForStored(ledger(), 30_000);
     expect(landed.n).toBe(ledger());
     await sleep(1000);
-    const r = await s.stored();
-    expect({ count: r.n, distinct: r.u }).toEqual({ count: ledger(), distinct: ledger() });
+    const r = await s.tally();
+    expect(r).toEqual({ count: ledger(), distinct: ledger(), aggregated: ledger() });
     expect((await s.stored(`custom_name = '${POISON_EVENT_NAME}'`)).n).toBe(1);
     expect(await failedIds()).toEqual([]);
     expect((await s.dlq('list')).stdout).toContain('0 dead letter(s)');
@@ -137,7 +145,7 @@ describe('poison job', () => {
     expect(await failedIds()).toEqual([]);
     expect(await s.redis.exists(s.jobKey(ids[1]!))).toBe(0);
     // The purged events never reach ClickHouse; everything else is still there exactly once.
-    const r = await s.stored();
-    expect({ count: r.n, distinct: r.u }).toEqual({ count: ledger(), distinct: ledger() });
+    const r = await s.tally();
+    expect(r).toEqual({ count: ledger(), distinct: ledger(), aggregated: ledger() });
   }, 90_000);
 });

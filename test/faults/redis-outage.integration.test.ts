@@ -2,7 +2,9 @@
  * Promise 2: Redis goes away (SIGKILL: no chance to save) for 5 s, and for
  * longer than BullMQ's drain delay (5 s, how long an idle worker blocks
  * waiting for jobs). While it is down the collector answers 503 +
- * Retry-After within 200 ms (no offline queue, never a hanging request);
+ * Retry-After within 200 ms (no offline queue, never a hanging request):
+ * every 503 in the collector's own latency histogram is in its 0.2 s bucket,
+ * and no probe, timed from this shared 2-core test machine, takes 1 s;
  * when it is back the collector takes requests again and the worker resumes
  * by itself, without a restart. Redis runs as production should (AOF,
  * appendfsync always), so every job it acknowledged survives the crash:
@@ -35,6 +37,7 @@ describe('Redis outage', () => {
       await s.load(5, 4);
       // Quiesce before the crash, so no request is caught between Redis writing its job and answering
       // (that one would be stored but answered 503: delivered at least once, which a ledger of 2xx cannot count).
+      const before = await s.scrape(s.collectorUrl);
       await redis.crash();
       const downAt = Date.now();
       await sleep(50);
@@ -49,13 +52,18 @@ describe('Redis outage', () => {
         expect(p.retryAfter).toMatch(/^\d+$/);
         expect(p.error).toMatch(/retry later/);
       }
-      // The collector fails fast (no offline queue): well under 200 ms. Measured from the test client on a
-      // shared 2-core machine, where a lone probe can be delayed by the scheduler, so: 90 % within 200 ms, and
-      // none anywhere near a hang (the producer's own Redis timeout is 3 s).
+      // The collector fails fast (no offline queue): every 503 answered within 200 ms, by its own clock
+      // (anon_collect_request_seconds, from the request reaching the handler to the answer). From the test
+      // client on a shared 2-core machine a lone probe can be delayed by the scheduler, so there: none
+      // anywhere near a hang (the producer's own Redis timeout is 3 s).
+      const after = await s.scrape(s.collectorUrl);
+      const delta = (name: string, labels: string) => after(name, labels) - before(name, labels);
+      const refused = delta('anon_collect_request_seconds_count', 'status="503"');
+      expect(refused).toBe(probes.length);
+      expect(delta('anon_collect_request_seconds_bucket', 'le="0.2",status="503"')).toBe(refused);
       const sorted = probes.map((p) => p.ms).sort((a, b) => a - b);
       const slowest = sorted[sorted.length - 1]!;
-      expect(sorted[Math.floor(sorted.length * 0.9) - 1]).toBeLessThan(200);
-      expect(slowest).toBeLessThan(1000);
+      for (const p of probes) expect(p.ms).toBeLessThan(1000);
       expect((await fetch(`${s.collectorUrl}/readyz`)).status).toBe(503);
 
       await redis.start();
@@ -68,13 +76,13 @@ describe('Redis outage', () => {
       const landed = await s.waitForStored(s.acknowledged, 30_000);
       const workerBackMs = Date.now() - upAt;
       await sleep(1500);
-      const r = await s.stored();
+      const r = await s.tally();
       console.info(
-        `redis-outage ${outageMs} ms: ${probes.length} probes all 503, slowest ${slowest.toFixed(1)} ms; collector back after ${collectorBackMs} ms, ` +
-          `ledger complete ${workerBackMs} ms after Redis returned; acknowledged ${s.acknowledged}, stored ${r.n}, distinct ${r.u}`,
+        `redis-outage ${outageMs} ms: ${probes.length} probes all 503, slowest ${slowest.toFixed(1)} ms client-side; collector back after ${collectorBackMs} ms, ` +
+          `ledger complete ${workerBackMs} ms after Redis returned; acknowledged ${s.acknowledged}, stored ${r.count}, distinct ${r.distinct}, aggregated ${r.aggregated}`,
       );
       expect(landed.n).toBe(s.acknowledged);
-      expect({ count: r.n, distinct: r.u }).toEqual({ count: s.acknowledged, distinct: s.acknowledged });
+      expect(r).toEqual({ count: s.acknowledged, distinct: s.acknowledged, aggregated: s.acknowledged });
       expect(s.worker!.child.exitCode).toBeNull();
       const t1 = Date.now();
       const settled = await until(() => s.queueCounts(), (c) => c.active === 0 && c.wait === 0, 20_000);

@@ -79,12 +79,12 @@ describe('SIGTERM under load', () => {
     const landed = await s.waitForStored(s.acknowledged, 30_000);
     expect(landed.n).toBe(s.acknowledged);
     await sleep(1000);
-    const r = await s.stored();
+    const r = await s.tally();
     console.info(
       `sigterm collector: exited ${code} after ${exitMs} ms; statuses ${JSON.stringify(results.reduce<Record<number, number>>((a, x) => ((a[x.status] = (a[x.status] ?? 0) + 1), a), {}))}; ` +
-        `acknowledged ${s.acknowledged}, stored ${r.n}, distinct ${r.u}`,
+        `acknowledged ${s.acknowledged}, stored ${r.count}, distinct ${r.distinct}, aggregated ${r.aggregated}`,
     );
-    expect({ count: r.n, distinct: r.u }).toEqual({ count: s.acknowledged, distinct: s.acknowledged });
+    expect(r).toEqual({ count: s.acknowledged, distinct: s.acknowledged, aggregated: s.acknowledged });
     expect(await s.queueCounts()).toMatchObject({ wait: 0, active: 0, delayed: 0, failed: 0 });
 
     const worker = s.worker!;

@@ -1,7 +1,8 @@
 /**
  * Promise 1: a worker killed with SIGKILL loses nothing and duplicates
  * nothing. The worker kills itself (TEST_ONLY_FAULTS crash-at) at three
- * points of a job: mid-anonymisation, before the insert, and after the insert
+ * points of a job: mid-anonymisation (between the requests of a job of
+ * several), before the insert, and after the insert
  * but before the job completes in Redis (the redelivery must skip rows already
  * stored); a fourth run kills it from outside while inserts are in flight.
  * After each restart, ClickHouse holds every event the collector acknowledged
@@ -15,7 +16,9 @@ import { createFaultStack, sleep, type FaultStack } from '../support/fault-stack
 let stack: FaultStack;
 
 beforeAll(async () => {
-  stack = await createFaultStack('crash', { GROUP_COMMIT_MS: '5' });
+  // A group-commit window wide enough that the 4 concurrent requests of a load round share one job: the
+  // mid-anonymise crash needs jobs of several requests (it fires after the first of them).
+  stack = await createFaultStack('crash', { GROUP_COMMIT_MS: '50' });
   // The collector first: it generates the development sealing keys the worker then reads.
   await stack.startCollector();
 }, 120_000);
@@ -35,9 +38,14 @@ async function restartAndCheckLedger(): Promise<void> {
   expect(landed.n).toBeGreaterThanOrEqual(stack.acknowledged);
   // Let any straggling redelivery land (a lock is 2 s) before judging duplicates.
   await sleep(3000);
-  const r = await stack.stored();
-  console.info(`worker-crash: acknowledged ${stack.acknowledged}, stored ${r.n}, distinct ${r.u}, stranded active jobs ${stranded.active}`);
-  expect({ count: r.n, distinct: r.u }).toEqual({ count: stack.acknowledged, distinct: stack.acknowledged });
+  const r = await stack.tally();
+  console.info(`worker-crash: acknowledged ${stack.acknowledged}, stored ${r.count}, distinct ${r.distinct}, aggregated ${r.aggregated}, stranded active jobs ${stranded.active}`);
+  expect({ count: r.count, distinct: r.distinct }).toEqual({ count: stack.acknowledged, distinct: stack.acknowledged });
+  // No duplicate reached the aggregates (a materialised view never collapses one). They may hold fewer: a kill
+  // in the middle of an insert (the embedded engine dies with the worker) can leave the `events` part written
+  // and a view's part not, and the redelivered job then skips rows already in `events`. Known gap, see
+  // docs/operations.md ("Worker crash").
+  expect(r.aggregated).toBeLessThanOrEqual(stack.acknowledged);
   expect(await stack.queueCounts()).toMatchObject({ wait: 0, active: 0, failed: 0, delayed: 0 });
   await stack.worker!.stop('SIGTERM');
 }
@@ -58,7 +66,12 @@ describe('worker killed with SIGKILL', () => {
         return after >= 3 ? 'stop' : undefined;
       });
       expect(killedBySignal(stack)).toBe(true);
-      expect(worker.output.join('')).toContain(`SIGKILL at ${point}`);
+      expect(worker.output.join('')).toContain(`SIGKILL at ${point} (#${nth})`);
+      if (point === 'mid-anonymise') {
+        // Killed inside a job of several requests, with its first anonymised and the rest not.
+        const [, of] = /SIGKILL at mid-anonymise \(#\d+\), after request 1 of (\d+)/.exec(worker.output.join('')) ?? [];
+        expect(Number(of)).toBeGreaterThan(1);
+      }
       expect(stack.acknowledged - before).toBeGreaterThan(0);
       await restartAndCheckLedger();
     }, 120_000);

@@ -2,7 +2,20 @@
  * The fault tests' stage: the real collector and worker entry points as child
  * processes on a fresh queue prefix and data directory, a ledger of every
  * event the collector acknowledged with 2xx, and readers for what ClickHouse
- * and Redis hold, so each test can end with count = distinct = acknowledged.
+ * and Redis hold, so each test can end with
+ * count = distinct = aggregated = acknowledged.
+ *
+ * Why three figures: `events` is a ReplacingMergeTree, and a background merge
+ * collapses rows with the same event id, so count() = uniqExact(event_id)
+ * alone could pass with duplicates written and merged away. Two guards:
+ *   - every worker of the stack runs with TEST_ONLY_FAULTS on, which makes it
+ *     run `SYSTEM STOP MERGES events` before it takes a job (src/app/faults.ts;
+ *     the worker owns the embedded store, so it must be the one to do it);
+ *   - `aggregated` sums the insert-time aggregates that see every event type
+ *     (page views and engagements in agg_pages_daily, clicks in
+ *     agg_click_cells, custom events in agg_custom_daily). A materialised view
+ *     counts each inserted row and merges only add up, never collapse, so a
+ *     duplicate insert shows there whatever merges did.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,6 +31,20 @@ import { tempDir } from './tmp.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const QUEUE = 'events';
+
+/** Given to workers of tests that inject nothing else, so that STOP MERGES is on (src/app/faults.ts). */
+const INERT_FAULT = 'stop-merges';
+const MERGES_STOPPED = 'TEST_ONLY_FAULTS: background merges of events stopped';
+
+/** What ClickHouse holds, three ways (see the header). */
+export interface Tally {
+  count: number;
+  distinct: number;
+  aggregated: number;
+}
+
+/** A /metrics scrape: the value of one series (labels in prom-client's order, e.g. `le="0.2",status="503"`), 0 when absent. */
+export type Scrape = (name: string, labels?: string) => number;
 
 export interface SendResult {
   status: number;
@@ -47,6 +74,10 @@ export interface FaultStack {
   load(rounds: number, parallel: number, between?: (round: number) => Promise<'stop' | void> | 'stop' | void): Promise<SendResult[]>;
   query(sql: string): Promise<Record<string, string>>;
   stored(where?: string): Promise<{ n: number; u: number }>;
+  /** count(), uniqExact(event_id) and the aggregates' sum of events: each must equal the ledger. */
+  tally(): Promise<Tally>;
+  /** GET <baseUrl>/metrics of the collector or the worker. */
+  scrape(baseUrl: string): Promise<Scrape>;
   /** Polls until ClickHouse holds at least `want` rows (default: the ledger), then returns count and distinct ids. */
   waitForStored(want?: number, timeoutMs?: number, where?: string): Promise<{ n: number; u: number }>;
   queueCounts(): Promise<{ wait: number; active: number; delayed: number; failed: number; prioritized: number }>;
@@ -74,6 +105,8 @@ export async function createFaultStack(tag: string, env: Record<string, string> 
     LOG_LEVEL: 'info',
     ...env,
   };
+  /** Every process started, so close() kills a worker a failed test left running, not only the latest. */
+  const started: Proc[] = [];
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null, retryStrategy: () => 100 });
   redis.on('error', () => {});
   const s: FaultStack = {
@@ -89,11 +122,20 @@ export async function createFaultStack(tag: string, env: Record<string, string> 
     redis,
     async startCollector(extra = {}) {
       s.collector = await startProcess('src/app/collector-main.ts', { ...base, ...extra }, `${s.collectorUrl}/healthz`);
+      started.push(s.collector);
       return s.collector;
     },
     async startWorker(extra = {}) {
-      s.worker = await startProcess('workers/anonymiser.ts', { ...base, ...extra }, `${s.workerUrl}/healthz`);
-      return s.worker;
+      const env = { ...base, ...extra };
+      env.TEST_ONLY_FAULTS ||= INERT_FAULT;
+      const worker = (s.worker = await startProcess('workers/anonymiser.ts', env, `${s.workerUrl}/healthz`));
+      started.push(worker);
+      if (!env.CLICKHOUSE_URL) {
+        // Written before the worker listens; give the pipe a moment to deliver it.
+        const stopped = await until(async () => worker.output.join(''), (out) => out.includes(MERGES_STOPPED), 3000, 50);
+        if (!stopped.includes(MERGES_STOPPED)) throw new Error(`the worker did not stop merges of events:\n${stopped.slice(-3000)}`);
+      }
+      return worker;
     },
     async send(body = mixedBatch(10)) {
       const t0 = performance.now();
@@ -131,6 +173,25 @@ export async function createFaultStack(tag: string, env: Record<string, string> 
       const r = await s.query(`SELECT count() AS n, uniqExact(event_id) AS u FROM events WHERE ${where}`);
       return { n: Number(r.n), u: Number(r.u) };
     },
+    async tally() {
+      const r = await s.query(
+        'SELECT (SELECT count() FROM events) AS n, (SELECT uniqExact(event_id) FROM events) AS u, ' +
+          '(SELECT sum(pageviews) + sum(engagements) FROM agg_pages_daily) + (SELECT sum(clicks) FROM agg_click_cells) + ' +
+          '(SELECT sum(events) FROM agg_custom_daily) AS a',
+      );
+      return { count: Number(r.n), distinct: Number(r.u), aggregated: Number(r.a) };
+    },
+    async scrape(baseUrl) {
+      const res = await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(10_000) });
+      if (!res.ok) throw new Error(`GET ${baseUrl}/metrics: ${res.status}`);
+      const values = new Map<string, number>();
+      for (const line of (await res.text()).split('\n')) {
+        if (!line || line.startsWith('#')) continue;
+        const at = line.lastIndexOf(' ');
+        values.set(line.slice(0, at), Number(line.slice(at + 1)));
+      }
+      return (name, labels) => values.get(labels ? `${name}{${labels}}` : name) ?? 0;
+    },
     async waitForStored(want = s.acknowledged, timeoutMs = 30_000, where = '1') {
       const until = Date.now() + timeoutMs;
       let last = { n: -1, u: -1 };
@@ -167,8 +228,7 @@ export async function createFaultStack(tag: string, env: Record<string, string> 
       return parseLog(s.worker?.output ?? []);
     },
     async close() {
-      await s.worker?.stop('SIGKILL');
-      await s.collector?.stop('SIGKILL');
+      for (const p of started) await p.stop('SIGKILL');
       await deleteKeys(redis, prefix).catch(() => {});
       redis.disconnect();
       fs.rmSync(dataDir, { recursive: true, force: true });
