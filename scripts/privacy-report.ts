@@ -31,8 +31,11 @@ export const EVENT_COLUMNS: Record<string, { holds: string; rule: string }> = {
   site: { holds: 'configured site key', rule: 'collector: must be a configured site (src/collect/wire.ts)' },
   ts: { holds: 'server receive time (ms)', rule: 'collector clock, not the client timestamp (pipeline.ts formatTimestamp)' },
   type: { holds: 'event type: pageview, click, engagement, custom', rule: 'wire format v1 enum' },
-  event_id: { holds: '64-bit keyed hash of the event', rule: 'HMAC-SHA256(day salt, site, visitor id, client page-view id, client event id), first 64 bits (ids.ts eventId)' },
-  pageview_id: { holds: '64-bit keyed hash of the page view', rule: 'HMAC-SHA256(day salt, site, visitor id, client page-view id), first 64 bits (ids.ts pageviewId)' },
+  event_id: {
+    holds: '64-bit keyed hash of the event',
+    rule: 'SHA-256(page-view secret, client event id), first 64 bits; the secret is the last 192 bits of the page view\'s HMAC under the day salt, never stored (ids.ts eventId)',
+  },
+  pageview_id: { holds: '64-bit keyed hash of the page view', rule: 'HMAC-SHA256(day salt, site, visitor id, client page-view id), first 64 bits (ids.ts pageviewKey)' },
   visitor_id: { holds: 'daily visitor hash; links events of one day only', rule: 'HMAC-SHA256(day salt, site, full IP, full UA), first 64 bits; salt gone after ≤ 48 h (ids.ts visitorId, salts.ts)' },
   host: { holds: 'page host, lowercased, no port or userinfo', rule: 'must be one of the site hosts (url.ts scrubUrl)' },
   path: { holds: 'page path with personal data replaced by :email :phone :card :num :id :token', rule: 'fragment and path parameters dropped, segments scrubbed (url.ts scrubPath)' },

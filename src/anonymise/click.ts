@@ -6,6 +6,7 @@
  */
 import type { ClickData } from '../collect/wire-types.js';
 import { scrubValue } from './url.js';
+import { LRUCache } from 'lru-cache';
 
 const MAX_STEPS = 12;
 const MAX_SELECTOR = 256;
@@ -95,7 +96,25 @@ function suspiciousStep(step: string): boolean {
   return /[\\@%]/.test(step) || scrubValue(step, 512).startsWith(':');
 }
 
+/**
+ * Sanitised selectors by raw selector. The same page structure is clicked by
+ * every visitor, so most selectors repeat and sanitising them (a dozen regex
+ * passes) is the costliest step of a click. Bounded, in this process's memory
+ * only, like the UA cache; the function stays pure (same input, same output).
+ */
+const selectorCache = new LRUCache<string, string>({ max: 5000 });
+
 export function sanitiseSelector(raw: string): string {
+  const input = raw.slice(0, 512);
+  let sel = selectorCache.get(input);
+  if (sel === undefined) {
+    sel = sanitiseSelectorUncached(input);
+    selectorCache.set(input, sel);
+  }
+  return sel;
+}
+
+function sanitiseSelectorUncached(raw: string): string {
   // Every combinator (child, descendant, sibling) becomes '>': the path is for grouping clicks, not for querying.
   const steps = withoutBracketed(raw.slice(0, 512)).split(/[>+~\s]+/);
   const out: string[] = [];

@@ -15,7 +15,7 @@ import type { WireEvent } from '../collect/wire-types.js';
 import { sanitiseClick } from './click.js';
 import { sanitiseCustom } from './custom.js';
 import type { DeviceParser } from './device.js';
-import { eventId, pageviewId, visitorId } from './ids.js';
+import { eventId, pageviewKey, visitorId, type PageviewKey } from './ids.js';
 import { parseStrictIp, truncateParsed, UNKNOWN_IP, checkPrefixes } from './ip.js';
 import { primaryLanguage } from './language.js';
 import type { AnonymiseConfig, CollectedRequest, DropReason, EventRow } from './types.js';
@@ -68,7 +68,7 @@ export function anonymiseRequest(req: CollectedRequest, salt: Buffer, deps: Anon
   const language = primaryLanguage(ctx.acceptLanguage);
   const ts = formatTimestamp(ctx.receivedAt);
   const siteHosts = config.sites[ctx.site] ?? [];
-  const pageviewIds = new Map<string, string>();
+  const pageviewKeys = new Map<string, PageviewKey>();
   // The events of one request mostly share their page's URL: scrub each distinct URL once (for this request only;
   // nothing raw outlives it).
   const scrubbed = new Map<string, ReturnType<typeof scrubUrl>>();
@@ -96,13 +96,13 @@ export function anonymiseRequest(req: CollectedRequest, salt: Buffer, deps: Anon
       continue;
     }
     // 6. Ids: no client-chosen value reaches ClickHouse.
-    let pv = pageviewIds.get(e.pageview_id);
+    let pv = pageviewKeys.get(e.pageview_id);
     if (pv === undefined) {
-      pv = pageviewId(salt, ctx.site, visitor, e.pageview_id);
-      pageviewIds.set(e.pageview_id, pv);
+      pv = pageviewKey(salt, ctx.site, visitor, e.pageview_id);
+      pageviewKeys.set(e.pageview_id, pv);
     }
-    row.event_id = eventId(salt, ctx.site, visitor, e.pageview_id, e.id);
-    row.pageview_id = pv;
+    row.event_id = eventId(pv, e.id);
+    row.pageview_id = pv.id;
     row.visitor_id = visitor;
     row.ip_prefix = ipPrefix;
     row.browser = d.browser;

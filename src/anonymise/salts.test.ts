@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { dayKey, saltExpiry, saltFingerprint, SaltRing, type SaltBackend } from './salts.js';
-import { createHmac } from 'node:crypto';
-import { eventId, keyedId, pageviewId, visitorId } from './ids.js';
+import { createHash, createHmac } from 'node:crypto';
+import { eventId, keyedId, pageviewId, pageviewKey, visitorId } from './ids.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -77,6 +77,16 @@ describe('keyed ids', () => {
     }
   });
 
+  it('event ids are SHA-256 of the page view secret (the last 192 bits of its HMAC) and the client event id', () => {
+    const pv = pageviewKey(salt, SITE, '42', 'Qm81abcdef');
+    const mac = createHmac('sha256', salt).update('8:pageview4:shop2:4210:Qm81abcdef').digest();
+    expect(pv.id).toBe(mac.readBigUInt64BE(0).toString());
+    expect(pv.secret).toBe(mac.subarray(8).toString('hex'));
+    const want = createHash('sha256').update(`${pv.secret}:k3J9x2abcd`).digest().readBigUInt64BE(0).toString();
+    expect(eventId(pv, 'k3J9x2abcd')).toBe(want);
+    expect(eventId(pageviewKey(Buffer.alloc(32, 9), SITE, '42', 'Qm81abcdef'), 'k3J9x2abcd')).not.toBe(want);
+  });
+
   it('length-prefix their parts, so shifted boundaries never collide', () => {
     expect(keyedId(salt, 'ab', 'c')).not.toBe(keyedId(salt, 'a', 'bc'));
     expect(keyedId(salt, '1:a', '')).not.toBe(keyedId(salt, '1', 'a'));
@@ -85,7 +95,7 @@ describe('keyed ids', () => {
   it('never contain a client-chosen value, and keep the roles apart', () => {
     const v = visitorId(salt, SITE, IP, UA);
     const pv = pageviewId(salt, SITE, v, 'Qm81abcdef');
-    const ev = eventId(salt, SITE, v, 'Qm81abcdef', 'k3J9x2abcd');
+    const ev = eventId(pageviewKey(salt, SITE, v, 'Qm81abcdef'), 'k3J9x2abcd');
     for (const id of [pv, ev]) {
       expect(id).toMatch(/^\d+$/);
       expect(id).not.toContain('Qm81');
@@ -94,7 +104,7 @@ describe('keyed ids', () => {
     // The same client page-view and event ids from two visitors give two page views and two events.
     const other = visitorId(salt, SITE, '203.0.113.9', UA);
     expect(pageviewId(salt, SITE, other, 'Qm81abcdef')).not.toBe(pv);
-    expect(eventId(salt, SITE, other, 'Qm81abcdef', 'k3J9x2abcd')).not.toBe(ev);
+    expect(eventId(pageviewKey(salt, SITE, other, 'Qm81abcdef'), 'k3J9x2abcd')).not.toBe(ev);
   });
 });
 
@@ -116,7 +126,7 @@ describe('daily salts', () => {
     const ids = async (at: number) => {
       const { salt } = await ring.saltFor(at);
       const v = visitorId(salt, SITE, IP, UA);
-      return { v, pv: pageviewId(salt, SITE, v, 'Qm81abcdef'), ev: eventId(salt, SITE, v, 'Qm81abcdef', 'k3J9x2abcd') };
+      return { v, pv: pageviewId(salt, SITE, v, 'Qm81abcdef'), ev: eventId(pageviewKey(salt, SITE, v, 'Qm81abcdef'), 'k3J9x2abcd') };
     };
     const day1 = await ids(clock.now);
     expect(await ids(clock.now + HOUR)).toEqual(day1); // same day: linked, as intended

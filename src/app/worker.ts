@@ -68,6 +68,8 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
   const inserter = new EventInserter(client, {
     batchRows: config.worker.batchRows,
     flushMs: config.worker.flushMs,
+    // Every job the consumer holds waits on the inserter: once all of them do, nothing more can come.
+    maxWaiting: config.worker.concurrency,
     onInsert: ({ rows, ms }) => {
       metrics.rowsInserted.inc(rows);
       metrics.insertBatchRows.observe(rows);

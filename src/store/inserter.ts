@@ -38,6 +38,15 @@ export interface InsertStats {
 export interface InserterOptions {
   batchRows: number;
   flushMs: number;
+  /**
+   * The most contributions (jobs) that can wait on this inserter at once: the
+   * worker's concurrency. Once that many wait (buffered or in an insert in
+   * flight), no further row can arrive before an insert completes, so the
+   * buffer is written at once instead of at the end of flushMs. Without it,
+   * small jobs (one-event requests) would cap throughput at
+   * concurrency jobs per flushMs. Unset: size and time only.
+   */
+  maxWaiting?: number;
   /** Retries of one insert inside the process, with the same deduplication token. */
   retries?: number;
   onInsert?: (s: InsertStats) => void;
@@ -67,6 +76,8 @@ export class InsertError extends Error {
 export class EventInserter {
   private buf: Buffer_ | undefined;
   private inFlight = new Set<Promise<void>>();
+  /** Contributions in inserts that have not completed yet. */
+  private waitingInFlight = 0;
   private draining = false;
   lastInsertAt = 0;
 
@@ -99,7 +110,8 @@ export class EventInserter {
     for (const r of rows) b.rows.push(rowToCompact(r));
     b.keys.push(key);
     const p = new Promise<void>((resolve, reject) => b.waiters.push({ resolve, reject }));
-    if (this.draining || b.rows.length >= this.opts.batchRows) this.flush();
+    const everyoneWaits = this.opts.maxWaiting !== undefined && b.keys.length + this.waitingInFlight >= this.opts.maxWaiting;
+    if (this.draining || b.rows.length >= this.opts.batchRows || everyoneWaits) this.flush();
     return p;
   }
 
@@ -109,13 +121,18 @@ export class EventInserter {
     if (!b) return;
     this.buf = undefined;
     if (b.timer) clearTimeout(b.timer);
+    this.waitingInFlight += b.keys.length;
     void this.track(
-      this.write(b).then(
-        () => b.waiters.forEach((w) => w.resolve()),
-        (err) => {
-          b.waiters.forEach((w) => w.reject(err));
-        },
-      ),
+      this.write(b)
+        .finally(() => {
+          this.waitingInFlight -= b.keys.length;
+        })
+        .then(
+          () => b.waiters.forEach((w) => w.resolve()),
+          (err) => {
+            b.waiters.forEach((w) => w.reject(err));
+          },
+        ),
     );
   }
 

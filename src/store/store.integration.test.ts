@@ -144,6 +144,19 @@ describe('inserts', () => {
     expect(perPageview).toBe(4);
   });
 
+  it('write at once when every job the worker holds is waiting on them', async () => {
+    // flushMs is out of reach: only the all-waiting rule can write these rows.
+    const ins = new EventInserter(store.client, { batchRows: 1_000_000, flushMs: 3_600_000, maxWaiting: 3 });
+    const first = ins.add([row({ path: '/all-waiting' })], 'aw-1');
+    const second = ins.add([row({ path: '/all-waiting' })], 'aw-2');
+    const early = await Promise.race([first.then(() => 'written'), new Promise((r) => setTimeout(() => r('still buffered'), 1500))]);
+    expect(early).toBe('still buffered'); // two of three slots waiting: the third may still bring rows
+    const third = ins.add([row({ path: '/all-waiting' })], 'aw-3');
+    const all = Promise.all([first, second, third]).then(() => 'written');
+    expect(await Promise.race([all, new Promise((r) => setTimeout(() => r('timed out'), 10_000))])).toBe('written');
+    expect(await count('/all-waiting')).toBe(3);
+  });
+
   it('find already stored event ids, including ids above 2^53', async () => {
     const big = row({ path: '/ids', event_id: '18446744073709551615' });
     const ins = new EventInserter(store.client, { batchRows: 1000, flushMs: 10 });
