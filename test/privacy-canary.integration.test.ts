@@ -10,6 +10,7 @@
  * the process logs are scanned too: no canary anywhere, while the expected
  * anonymised values are there.
  */
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batch, EventBuilder } from './support/builders.js';
@@ -185,7 +186,7 @@ describe('the client address comes from the socket unless TRUST_PROXY trusts the
       metrics: createMetrics(),
       log: createLogger('silent', 'test'),
     });
-    const server = app.listen(0, '127.0.0.1');
+    const server = createServer(app).listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/collect`;
     const send = async (xff: string) => {

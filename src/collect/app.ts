@@ -1,9 +1,14 @@
 /**
- * The collector's HTTP surface (express 5). The /collect route is kept thin:
- * no global body parser, no middleware it does not need. Every answer is JSON
- * and says what was wrong; 202 is sent only after Redis has the job.
+ * The collector's HTTP surface. `POST /collect`, the hot path, is answered
+ * straight from node:http (express's router, request and response wrappers
+ * cost more than the rest of a small request); every other route (health,
+ * readiness, CORS preflight, tracker script, demo, query, dashboard, metrics)
+ * is an express 5 app. Every answer is JSON and says what was wrong; 202 is
+ * sent only after Redis has the job.
  */
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import proxyaddr from 'proxy-addr';
 import type { RequestContext } from '../anonymise/types.js';
 import { isCanonicalIp } from '../anonymise/ip.js';
 import type { Logger } from '../observe/logger.js';
@@ -50,27 +55,36 @@ function sendJson(res: Response, status: number, body: unknown, headers?: Record
   res.type('application/json').send(JSON.stringify(body));
 }
 
-export function consentWithdrawn(req: Request, consent: CollectorDeps['consent']): boolean {
+/** The same answer, from node:http alone (the /collect hot path). */
+function writeJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export function consentWithdrawn(req: IncomingMessage, consent: CollectorDeps['consent']): boolean {
   return (consent.honorGpc && req.headers['sec-gpc'] === '1') || (consent.honorDnt && req.headers['dnt'] === '1');
 }
 
-export function createCollectorApp(deps: CollectorDeps): express.Express {
+export function createCollectorApp(deps: CollectorDeps): RequestListener {
   const { metrics, log } = deps;
   const now = deps.now ?? Date.now;
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('trust proxy', deps.trustProxy);
+  // express's own compiled form of the trust-proxy setting, so req.ip on the hot path is exactly express's.
+  const trust = app.get('trust proxy fn') as (addr: string, i: number) => boolean;
 
-  app.post('/collect', async (req, res) => {
+  const collect = async (req: IncomingMessage, res: ServerResponse) => {
     const end = metrics.requests.startTimer();
     const reply = (status: number, body: unknown, headers?: Record<string, string>) => {
+      // The tracker runs on the shop's origin: it must be able to read 429/503 Retry-After.
+      const all: Record<string, string> = { ...COLLECT_CORS, ...headers };
       // A body left unread (refused before or while reading it) is not drained: the connection
       // is closed after the answer, so a client cannot keep streaming megabytes at us.
-      if (!req.complete) res.set('Connection', 'close');
-      // The tracker runs on the shop's origin: its fetch fallback must be able to read 429/503 Retry-After.
-      res.set(COLLECT_CORS);
-      sendJson(res, status, body, headers);
+      if (!req.complete) all.Connection = 'close';
+      writeJson(res, status, body, all);
       end({ status: String(status) });
     };
     const refuse = (reason: RefusalReason, status: number, body: unknown, headers?: Record<string, string>) => {
@@ -83,8 +97,9 @@ export function createCollectorApp(deps: CollectorDeps): express.Express {
       refuse(d.scope === 'site' ? 'rate_limited_site' : 'rate_limited_address', 429, { error: `rate limit of this ${d.scope} exceeded; retry later` }, {
         'Retry-After': String(d.retryAfterSeconds),
       });
-    // The client address only feeds a keyed hash (rate-limit.ts); it is never logged or stored here.
-    const clientAddress = req.ip ?? req.socket.remoteAddress ?? '';
+    // The client address as express computes req.ip (TRUST_PROXY); it only feeds a keyed hash (rate-limit.ts)
+    // and the sealed context, and is never logged or stored here.
+    const clientAddress = req.socket.remoteAddress ? proxyaddr(req, trust) : '';
     try {
       checkBodyHeaders(req);
       // An address already over its limit is refused before its body is read, without Redis.
@@ -111,7 +126,7 @@ export function createCollectorApp(deps: CollectorDeps): express.Express {
       if (deps.queue.overloaded()) {
         return refuse('overloaded', 503, { error: 'queue is above its high-water mark; retry later' }, { 'Retry-After': RETRY_AFTER_OVERLOADED });
       }
-      const forwarded = req.ip ?? '';
+      const forwarded = clientAddress;
       const ctx: RequestContext = {
         site: batch.site,
         // A forwarded value that is not a canonical address is never passed on.
@@ -133,7 +148,7 @@ export function createCollectorApp(deps: CollectorDeps): express.Express {
       log.error({ err }, 'unexpected error in /collect');
       return refuse('internal', 500, { error: 'internal error' });
     }
-  });
+  };
 
   // Preflight for clients posting application/json cross-origin (the tracker's text/plain needs none).
   app.options('/collect', (_req, res) => {
@@ -171,7 +186,16 @@ export function createCollectorApp(deps: CollectorDeps): express.Express {
     if (status >= 500) log.error({ err }, 'request failed');
     if (!res.headersSent) sendJson(res, status, { error: status >= 500 ? 'internal error' : (err as Error).message });
   });
-  return app;
+  return (req, res) => {
+    if (req.method === 'POST' && (req.url === '/collect' || req.url?.startsWith('/collect?'))) {
+      collect(req, res).catch((err: unknown) => {
+        log.error({ err }, 'unexpected error in /collect');
+        if (!res.headersSent) writeJson(res, 500, { error: 'internal error' }, COLLECT_CORS);
+      });
+      return;
+    }
+    app(req as Request, res as Response);
+  };
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
