@@ -101,9 +101,20 @@ export class RateLimiter {
     return this.opts.perAddress > 0 || this.opts.perSite > 0;
   }
 
+  /**
+   * Address hashes of recent clients: one HMAC per address and window instead of two per request. Held in
+   * this process's memory only, for at most a minute (the addresses of requests in flight are there anyway).
+   */
+  private readonly addressKeys = new LRUCache<string, string>({ max: 10_000, ttl: 60_000 });
+
   /** The part of a Redis key that stands for a client address: a keyed hash, never the address. */
   addressKey(address: string): string {
-    return createHmac('sha256', this.secret).update(address).digest('base64url').slice(0, 22);
+    let key = this.addressKeys.get(address);
+    if (key === undefined) {
+      key = createHmac('sha256', this.secret).update(address).digest('base64url').slice(0, 22);
+      this.addressKeys.set(address, key);
+    }
+    return key;
   }
 
   /** A refusal this process already knows about (no Redis round trip); undefined = ask `consume`. */
