@@ -54,6 +54,9 @@ const STORE_UNAVAILABLE: ReadonlyMap<number, string> = new Map([
   [999, 'KEEPER_EXCEPTION'],
 ]);
 
+/** Longest stretch of anonymisation before the event loop gets a turn. */
+const SLICE_MS = 4;
+
 export function clickHouseErrorCode(err: unknown): number | undefined {
   const code = (err as { code?: unknown } | undefined)?.code;
   if (typeof code === 'number' && Number.isInteger(code)) return code;
@@ -80,7 +83,14 @@ export function createJobProcessor(deps: JobProcessorDeps): (job: QueuedJob) => 
     const firstDelivery = job.attemptsStarted <= 1 && job.attemptsMade === 0;
     const faults = deps.faults;
     let rows: EventRow[] = [];
+    let slice = performance.now();
     for (const [i, req] of payload.reqs.entries()) {
+      // A big job (up to GROUP_COMMIT_MAX_EVENTS) is anonymised in slices of a few milliseconds, so the event loop
+      // (in the all-in-one, the collector's too) keeps answering meanwhile.
+      if (performance.now() - slice > SLICE_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        slice = performance.now();
+      }
       const { salt, late } = await deps.salts.saltFor(req.ctx.receivedAt);
       const out = anonymiseRequest(req, salt, { config: deps.config, device: deps.device });
       for (const r of out.rows) rows.push(r);

@@ -9,6 +9,7 @@
  * (about twice as fast to serialise as JSONEachRow).
  */
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventRow } from '../anonymise/types.js';
 
@@ -28,6 +29,13 @@ export function rowToCompact(r: EventRow): unknown[] {
     r.viewport_w, r.viewport_h, r.click_selector, r.click_label, r.click_x, r.click_y, r.page_x, r.page_y,
     r.visible_ms, r.scroll_depth, r.custom_name, r.custom_props,
   ];
+}
+
+/** Rows as JSONCompactEachRow text: one JSON array a line, columns in EVENT_COLUMNS order. */
+export function encodeRows(rows: readonly EventRow[]): string {
+  let text = '';
+  for (const r of rows) text += JSON.stringify(rowToCompact(r)) + '\n';
+  return text;
 }
 
 export interface InsertStats {
@@ -60,7 +68,9 @@ interface Waiter {
 }
 
 interface Buffer_ {
-  rows: unknown[][];
+  /** The rows already encoded, one JSONCompactEachRow text per contribution. */
+  text: string[];
+  rows: number;
   keys: string[];
   waiters: Waiter[];
   timer: NodeJS.Timeout | undefined;
@@ -99,19 +109,22 @@ export class EventInserter {
   add(rows: EventRow[], key: string, opts: { isolated?: boolean } = {}): Promise<void> {
     if (rows.length === 0) return Promise.resolve();
     if (opts.isolated) {
-      const own: Buffer_ = { rows: rows.map(rowToCompact), keys: [key], waiters: [], timer: undefined };
+      const own: Buffer_ = { text: [encodeRows(rows)], rows: rows.length, keys: [key], waiters: [], timer: undefined };
       return this.track(this.write(own));
     }
     let b = this.buf;
     if (!b) {
-      b = this.buf = { rows: [], keys: [], waiters: [], timer: undefined };
+      b = this.buf = { text: [], rows: 0, keys: [], waiters: [], timer: undefined };
       if (!this.draining) b.timer = setTimeout(() => this.flush(), this.opts.flushMs);
     }
-    for (const r of rows) b.rows.push(rowToCompact(r));
+    // Encoded now, a job's rows at a time: encoding a whole batch at flush time would hold the event loop (and
+    // with it the collector in the all-in-one) for tens of milliseconds.
+    b.text.push(encodeRows(rows));
+    b.rows += rows.length;
     b.keys.push(key);
     const p = new Promise<void>((resolve, reject) => b.waiters.push({ resolve, reject }));
     const everyoneWaits = this.opts.maxWaiting !== undefined && b.keys.length + this.waitingInFlight >= this.opts.maxWaiting;
-    if (this.draining || b.rows.length >= this.opts.batchRows || everyoneWaits) this.flush();
+    if (this.draining || b.rows >= this.opts.batchRows || everyoneWaits) this.flush();
     return p;
   }
 
@@ -150,20 +163,22 @@ export class EventInserter {
     for (let attempt = 0; ; attempt++) {
       const t0 = now();
       try {
-        await this.client.insert({
-          // The token goes into the statement's own SETTINGS clause, not clickhouse_settings: the embedded
-          // connection turns those into session-wide `SET`s, and a token left on the session would silently
-          // deduplicate (drop) later, different inserts. The client appends ` FORMAT JSONCompactEachRow`.
-          table: `events (${EVENT_COLUMNS.join(', ')}) SETTINGS insert_deduplication_token = '${token}'`,
-          values: b.rows,
-          format: 'JSONCompactEachRow',
+        // The token goes into the statement's own SETTINGS clause, not clickhouse_settings: the embedded
+        // connection turns those into session-wide `SET`s, and a token left on the session would silently
+        // deduplicate (drop) later, different inserts. The rows are encoded already (add), so the statement
+        // goes through exec with the text as its body: `insert` would encode an array at flush time.
+        const { stream } = await this.client.exec({
+          query: `INSERT INTO events (${EVENT_COLUMNS.join(', ')}) SETTINGS insert_deduplication_token = '${token}' FORMAT JSONCompactEachRow`,
+          values: Readable.from(b.text, { objectMode: false }),
         });
+        // An INSERT answers nothing, but the response must be read to free the connection (server mode).
+        stream.resume();
         this.lastInsertAt = now();
-        this.opts.onInsert?.({ rows: b.rows.length, ms: now() - t0 });
+        this.opts.onInsert?.({ rows: b.rows, ms: now() - t0 });
         return;
       } catch (err) {
         this.opts.onFailure?.(err);
-        if (attempt >= retries) throw new InsertError(`insert of ${b.rows.length} rows failed: ${(err as Error).message.slice(0, 300)}`, { cause: err });
+        if (attempt >= retries) throw new InsertError(`insert of ${b.rows} rows failed: ${(err as Error).message.slice(0, 300)}`, { cause: err });
         await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
       }
     }
