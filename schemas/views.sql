@@ -139,6 +139,32 @@ GROUP BY depth
 HAVING visitors >= {{K_ANONYMITY}}
 ORDER BY depth;
 
+CREATE OR REPLACE VIEW v_visible_time SQL SECURITY DEFINER AS
+SELECT from_s, sum(n) AS views, uniqCombinedMerge(12)(st) AS visitors
+FROM
+(
+    SELECT from_s, count() AS n, uniqCombinedState(12)(vid) AS st
+    FROM
+    (
+        SELECT any(visitor_id) AS vid,
+               toUInt16(multiIf(max(visible_ms) < 1000, 0, max(visible_ms) < 3000, 1, max(visible_ms) < 10000, 3,
+                                max(visible_ms) < 30000, 10, max(visible_ms) < 60000, 30, max(visible_ms) < 180000, 60, 180)) AS from_s
+        FROM agg_pageview_engagement
+        WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
+          AND day NOT IN (SELECT day FROM rollup_days)
+        GROUP BY day, pageview_id
+    )
+    GROUP BY from_s
+    UNION ALL
+    SELECT from_s, views AS n, visitors AS st
+    FROM agg_visible_time_daily FINAL
+    WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
+      AND day IN (SELECT day FROM rollup_days)
+)
+GROUP BY from_s
+HAVING visitors >= {{K_ANONYMITY}}
+ORDER BY from_s;
+
 CREATE OR REPLACE VIEW v_heatmap SQL SECURITY DEFINER AS
 SELECT viewport, cell_x, cell_y, sum(clicks) AS clicks, uniqCombinedMerge(12)(visitors) AS visitors
 FROM agg_click_cells

@@ -73,7 +73,7 @@ export const EVENT_COLUMNS: Record<string, { holds: string; rule: string }> = {
 };
 
 /** Long-lived daily tables written by the rollup (src/store/rollup.ts), not by a materialised view. */
-const ROLLUP_TABLES = new Set(['agg_engagement_daily', 'agg_scroll_daily', 'agg_entry_exit_daily', 'agg_transitions_daily', 'rollup_days']);
+const ROLLUP_TABLES = new Set(['agg_engagement_daily', 'agg_scroll_daily', 'agg_visible_time_daily', 'agg_entry_exit_daily', 'agg_transitions_daily', 'rollup_days']);
 
 /** Bookkeeping tables that hold no event data. */
 export const OTHER_TABLES: Record<string, Record<string, string>> = {

@@ -87,6 +87,10 @@ const checks: Record<string, (rows: Row[], sql: string) => void> = {
     // 8 page views spread over 40..75 %: each 10 % bucket has at most 2 visitors, so all are hidden.
     expect(r).toEqual([]);
   },
+  v_visible_time: (r) => {
+    // 8 page views that stayed 20–27 s: one bucket, 10–30 s.
+    expect(r.map((x) => [n(x.from_s), n(x.views), n(x.visitors)])).toEqual([[10, 8, 8]]);
+  },
   v_heatmap: (r) => {
     expect(r[0]).toMatchObject({ cell_x: 12, cell_y: 38 });
     expect(n(r[0]!.clicks)).toBe(8);

@@ -115,6 +115,12 @@ describe('dashboard', () => {
 
     expect(await page.textContent('#targets')).toContain('add-to-cart');
     fs.mkdirSync('test-artifacts', { recursive: true });
+    // Page stay: the 9 engaged page views stayed 15–19 s, one bar in the 10–30 s bucket; median and p75 above it.
+    const visibleBars = await page.$$eval('#visible-chart rect', (rs) => rs.map((r) => ({ title: r.querySelector('title')?.textContent ?? '', height: Number(r.getAttribute('height')) })));
+    expect(visibleBars).toHaveLength(1);
+    expect(visibleBars[0]!.title).toBe('10-30 s: 9 views');
+    expect(visibleBars[0]!.height).toBeGreaterThan(0);
+    expect(await page.textContent('#visible-summary')).toMatch(/^median 1\d\.\d s, p75 1\d\.\d s$/);
     await page.screenshot({ path: 'test-artifacts/dashboard.png', fullPage: true });
     expect(errors).toEqual([]);
     await page.close();

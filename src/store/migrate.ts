@@ -91,7 +91,7 @@ export async function migrate(client: ClickHouseClient, vars: MigrationVars, log
 export function retentionTtls(vars: MigrationVars): { table: string; ttl: string; interval: string }[] {
   const aggregates = [
     'agg_pages_daily', 'agg_click_cells', 'agg_click_targets', 'agg_devices_daily', 'agg_page_devices_daily', 'agg_sources_daily', 'agg_custom_daily',
-    'agg_engagement_daily', 'agg_scroll_daily', 'agg_entry_exit_daily', 'agg_transitions_daily', 'rollup_days',
+    'agg_engagement_daily', 'agg_scroll_daily', 'agg_visible_time_daily', 'agg_entry_exit_daily', 'agg_transitions_daily', 'rollup_days',
   ];
   return [
     { table: 'events', ttl: `toDateTime(ts) + INTERVAL ${vars.RETENTION_DAYS} DAY`, interval: `toIntervalDay(${vars.RETENTION_DAYS})` },

@@ -56,6 +56,20 @@ FROM
 )
 GROUP BY site, day, path, depth`,
 
+  agg_visible_time_daily: `
+INSERT INTO agg_visible_time_daily (site, day, path, from_s, views, visitors)
+SELECT site, day, path, from_s, count() AS views, uniqCombinedState(12)(vid) AS visitors
+FROM
+(
+    SELECT site, day, path, pageview_id, any(visitor_id) AS vid,
+           toUInt16(multiIf(max(visible_ms) < 1000, 0, max(visible_ms) < 3000, 1, max(visible_ms) < 10000, 3,
+                            max(visible_ms) < 30000, 10, max(visible_ms) < 60000, 30, max(visible_ms) < 180000, 60, 180)) AS from_s
+    FROM agg_pageview_engagement
+    WHERE day = {day:Date}
+    GROUP BY site, day, path, pageview_id
+)
+GROUP BY site, day, path, from_s`,
+
   agg_entry_exit_daily: `
 INSERT INTO agg_entry_exit_daily (site, day, page, entries, exits, bounces, visitors)
 SELECT site, day, t.1 AS page, sum(t.2) AS entries, sum(t.3) AS exits, sum(t.4) AS bounces, uniqCombinedState(12)(vid) AS visitors

@@ -41,6 +41,9 @@
     $('login-error').textContent = msg || '';
   }
 
+  /** v_visible_time's buckets, by lower bound in seconds. */
+  var VISIBLE_BUCKETS = { 0: '<1 s', 1: '1-3 s', 3: '3-10 s', 10: '10-30 s', 30: '30-60 s', 60: '1-3 min', 180: '3 min+' };
+
   function bars(svgNode, items, label) {
     clear(svgNode);
     var w = 320, h = 160, max = Math.max.apply(null, items.map(function (i) { return i.value; }).concat([1]));
@@ -86,11 +89,13 @@
       query('SELECT device_type, pageviews, visitors FROM v_page_devices(' + params(true) + ')'),
       query('SELECT cell_x, cell_y, clicks FROM v_heatmap(' + params(true) + ') WHERE viewport = ' + q(vp)),
       query('SELECT target, label, clicks FROM v_click_targets(' + params(true) + ') LIMIT 20'),
-      query('SELECT median_visible_ms, p75_visible_ms FROM v_pages(' + params(false) + ') WHERE page = ' + q(page))
+      query('SELECT median_visible_ms, p75_visible_ms FROM v_pages(' + params(false) + ') WHERE page = ' + q(page)),
+      query('SELECT from_s, views FROM v_visible_time(' + params(true) + ')')
     ]).then(function (r) {
       bars($('scroll-chart'), r[0].map(function (x) { return { label: x.depth + '%', value: Number(x.views) }; }), 'views');
-      var v = r[4][0] || { median_visible_ms: 0, p75_visible_ms: 0 };
-      bars($('visible-chart'), [{ label: 'median', value: Number(v.median_visible_ms) / 1000 }, { label: 'p75', value: Number(v.p75_visible_ms) / 1000 }], 's');
+      var v = r[4][0];
+      $('visible-summary').textContent = v ? 'median ' + ms(v.median_visible_ms) + ', p75 ' + ms(v.p75_visible_ms) : 'fewer than k visitors';
+      bars($('visible-chart'), r[5].map(function (x) { return { label: VISIBLE_BUCKETS[x.from_s] || x.from_s + ' s+', value: Number(x.views) }; }), 'views');
       var dev = $('devices').tBodies[0]; clear(dev);
       r[1].forEach(function (d) { var tr = el('tr'); tr.append(el('td', d.device_type), el('td', d.pageviews), el('td', d.visitors + ' visitors')); dev.append(tr); });
       heatmap(r[2]);
