@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { openStore } from '../src/store/client.js';
 import { migrate } from '../src/store/migrate.js';
 import { tempDir } from '../test/support/tmp.js';
+import { rollupFinishedDays } from '../src/store/rollup.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const EVENTS = Number(process.env.STORE_BENCH_EVENTS ?? 10_000_000);
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
         GROUP BY cx, cy ORDER BY clicks DESC LIMIT 100`,
     };
     const latency: Record<string, number> = {};
-    for (const [name, sql] of Object.entries(queries)) {
+    const measure = async (name: string, sql: string) => {
       const times: number[] = [];
       for (let i = 0; i < RUNS; i++) {
         const t = performance.now();
@@ -102,12 +103,22 @@ async function main(): Promise<void> {
         if (rows.length === 0) throw new Error(`${name}: no rows; the seed does not exercise this query`);
       }
       latency[name] = median(times);
-    }
+    };
+    // First as if no day were rolled up yet (every day read from the per-page-view tables)...
+    for (const [name, sql] of Object.entries(queries)) await measure(name, sql);
+    // ... then in the steady state: the daily rollup (run by the worker hourly) has summarised every finished
+    // day, and only the last two days are read per page view.
+    process.stderr.write('\r\x1b[Krolling up finished days');
+    const r0 = performance.now();
+    const rolled = await rollupFinishedDays(client, new Date());
+    const rollupSeconds = (performance.now() - r0) / 1000;
+    for (const name of ['top pages (v_pages)', 'heatmap (v_heatmap, mobile)']) await measure(`${name} after the daily rollup of ${rolled.length} days`, queries[name]!);
 
     const total = parts.reduce((a, p) => a + Number(p.compressed), 0);
     const result = {
       events: EVENTS,
       seedSeconds,
+      rollupSeconds,
       compressedBytesPerMillionEvents: Math.round(perMillion(total)),
       tables: parts.map((p) => ({ table: p.table, rows: Number(p.rows), compressedBytes: Number(p.compressed), uncompressedBytes: Number(p.uncompressed), perMillionEvents: Math.round(perMillion(Number(p.compressed))) })),
       medianLatencyMs: Object.fromEntries(Object.entries(latency).map(([k, v]) => [k, Math.round(v * 10) / 10])),
@@ -123,6 +134,7 @@ async function main(): Promise<void> {
     console.log('| table | rows | compressed MB | MB per million events |\n|---|---:|---:|---:|');
     for (const t of result.tables) console.log(`| ${t.table} | ${t.rows.toLocaleString()} | ${mb(t.compressedBytes)} | ${mb(t.perMillionEvents)} |`);
     console.log(`| **all** | | ${mb(total)} | ${mb(result.compressedBytesPerMillionEvents)} |`);
+    console.log(`\ndaily rollup of ${rolled.length} days: ${rollupSeconds.toFixed(1)} s`);
     console.log(`\nquery latency, median of ${RUNS}:`);
     console.log('| query | ms |\n|---|---:|');
     for (const [k, v] of Object.entries(result.medianLatencyMs)) console.log(`| ${k} | ${v} |`);
