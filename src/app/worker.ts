@@ -3,6 +3,8 @@
  * UA parser cache, the batched inserter, the BullMQ consumer, and a queue
  * sampler feeding its /metrics (a standalone worker has no collector to do it).
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Config } from '../config/config.js';
 import { createDeviceParser } from '../anonymise/device.js';
 import { SaltRing } from '../anonymise/salts.js';
@@ -18,7 +20,8 @@ import { RedisSaltStore } from '../queue/salt-store.js';
 import { keyFingerprint, publicKeyOf, Unsealer } from '../queue/seal.js';
 import type { Store } from '../store/client.js';
 import { EventInserter } from '../store/inserter.js';
-import { scheduleRollup } from '../store/rollup.js';
+import { scheduleRollup, utcDay } from '../store/rollup.js';
+import { rebuildAggregatesSince } from '../store/repair.js';
 import { createJobProcessor } from '../../workers/anonymise-job.js';
 import { createFaults } from './faults.js';
 
@@ -65,6 +68,20 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
   // The real client, not the faulty view: a store-down fault may be on already.
   await faults.prepareStore(store.client);
   const client = faults.store(store.client);
+  // Embedded mode: this process is the only writer. A stop that did not go through close() (a crash, a kill)
+  // may have cut an insert between its `events` part and its aggregates' parts, so the aggregates of recent
+  // days are recomputed from `events` before any job is taken (src/store/repair.ts). A clean close leaves the
+  // marker. In server mode other workers write at the same time; see docs/operations.md.
+  const cleanStop = store.embedded ? path.join(store.dataPath, 'worker-stopped-cleanly') : undefined;
+  if (cleanStop) {
+    if (!fs.existsSync(cleanStop)) {
+      const from = utcDay(new Date(now()), 1);
+      const t0 = Date.now();
+      const rebuilt = await rebuildAggregatesSince(store.client, from);
+      log.info({ from, tables: rebuilt.length, ms: Date.now() - t0 }, 'previous stop was not clean: aggregates of recent days rebuilt from events');
+    }
+    fs.rmSync(cleanStop, { force: true });
+  }
   const inserter = new EventInserter(client, {
     batchRows: config.worker.batchRows,
     flushMs: config.worker.flushMs,
@@ -144,6 +161,8 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
       await queueStats.close();
       await deadLetters.close();
       redis.disconnect();
+      // Every insert has completed or failed: the next start need not rebuild anything.
+      if (cleanStop) fs.writeFileSync(cleanStop, '');
     },
   };
 }
