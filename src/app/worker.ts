@@ -74,11 +74,12 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
   // marker. In server mode other workers write at the same time; see docs/operations.md.
   const cleanStop = store.embedded ? path.join(store.dataPath, 'worker-stopped-cleanly') : undefined;
   if (cleanStop) {
-    if (!fs.existsSync(cleanStop)) {
+    const stored = async () => (await (await store.client.query({ query: 'SELECT 1 FROM events LIMIT 1', format: 'JSONEachRow' })).json()).length > 0;
+    if (!fs.existsSync(cleanStop) && (await stored())) {
       const from = utcDay(new Date(now()), 1);
       const t0 = Date.now();
       const rebuilt = await rebuildAggregatesSince(store.client, from);
-      log.info({ from, tables: rebuilt.length, ms: Date.now() - t0 }, 'previous stop was not clean: aggregates of recent days rebuilt from events');
+      log.info({ from, tables: rebuilt.length, ms: Date.now() - t0 }, 'no clean stop recorded (a crash or a kill): aggregates of recent days rebuilt from events');
     }
     fs.rmSync(cleanStop, { force: true });
   }

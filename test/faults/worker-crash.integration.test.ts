@@ -10,6 +10,8 @@
  * Real processes (collector and worker entry points), real Redis, the
  * embedded ClickHouse owned by the worker and read through its /query.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFaultStack, sleep, type FaultStack } from '../support/fault-stack.js';
 
@@ -47,7 +49,9 @@ async function restartAndCheckLedger(): Promise<void> {
   expect(r.aggregated).toBe(stack.acknowledged);
   expect(stack.worker!.output.join('')).toContain('aggregates of recent days rebuilt from events');
   expect(await stack.queueCounts()).toMatchObject({ wait: 0, active: 0, failed: 0, delayed: 0 });
-  await stack.worker!.stop('SIGTERM');
+  // A clean stop leaves the marker, so the next start (the next test's first worker) rebuilds nothing.
+  expect(await stack.worker!.stop('SIGTERM')).toBe(0);
+  expect(fs.existsSync(path.join(stack.dataDir, 'clickhouse', 'worker-stopped-cleanly'))).toBe(true);
 }
 
 describe('worker killed with SIGKILL', () => {
