@@ -74,7 +74,12 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
   // marker. In server mode other workers write at the same time; see docs/operations.md.
   const cleanStop = store.embedded ? path.join(store.dataPath, 'worker-stopped-cleanly') : undefined;
   if (cleanStop) {
-    const stored = async () => (await (await store.client.query({ query: 'SELECT 1 FROM events LIMIT 1', format: 'JSONEachRow' })).json()).length > 0;
+    // Nothing to rebuild in a fresh store, or one not migrated yet (MIGRATE_ON_START=false).
+    const stored = () =>
+      store.client
+        .query({ query: 'SELECT 1 FROM events LIMIT 1', format: 'JSONEachRow' })
+        .then((rs) => rs.json())
+        .then((rows) => rows.length > 0, () => false);
     if (!fs.existsSync(cleanStop) && (await stored())) {
       const from = utcDay(new Date(now()), 1);
       const t0 = Date.now();
