@@ -106,6 +106,22 @@ PARTITION BY toYYYYMM(day)
 ORDER BY (site, day, path, depth)
 TTL day + INTERVAL {{AGGREGATE_RETENTION_MONTHS}} MONTH;
 
+-- Page stay per page view, in buckets named by their lower bound in seconds
+-- (0–1 s, 1–3 s, 3–10 s, 10–30 s, 30–60 s, 1–3 min, 3 min or more).
+CREATE TABLE IF NOT EXISTS agg_visible_time_daily
+(
+    site      LowCardinality(String) COMMENT 'site key',
+    day       Date COMMENT 'UTC day',
+    path      String COMMENT 'scrubbed page path',
+    from_s    UInt16 COMMENT 'visible-time bucket of a page view, by its lower bound in seconds: 0, 1, 3, 10, 30, 60, 180',
+    views     UInt64 COMMENT 'page views in the bucket',
+    visitors  AggregateFunction(uniqCombined(12), UInt64) COMMENT 'distinct-count state of daily visitor hashes'
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(day)
+ORDER BY (site, day, path, from_s)
+TTL day + INTERVAL {{AGGREGATE_RETENTION_MONTHS}} MONTH;
+
 -- Entry pages, exit pages and bounces (visitor-days with one page view), per
 -- page and day. Summed over pages: entries = visitor-days.
 CREATE TABLE IF NOT EXISTS agg_entry_exit_daily

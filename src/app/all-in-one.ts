@@ -37,7 +37,8 @@ export async function startAllInOne(config: Config, log: Logger, opts: { lockMs?
     if (config.store.migrateOnStart) await migrate(store.client, migrationVars(config.store), log);
     else log.info('MIGRATE_ON_START=false: not applying migrations');
     const tokens = resolveTokens(config.auth, config.store.dataDir, !config.production);
-    const worker = await startWorker(config, { log, metrics, store, lockMs: opts.lockMs, maxBackoffMs: opts.maxBackoffMs });
+    // The collector's 250 ms queue sample feeds /metrics here: the worker need not sample the same queue too.
+    const worker = await startWorker(config, { log, metrics, store, lockMs: opts.lockMs, maxBackoffMs: opts.maxBackoffMs, queueGauges: false });
     const collector = await startCollector(config, {
       log,
       metrics,

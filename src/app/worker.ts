@@ -3,8 +3,6 @@
  * UA parser cache, the batched inserter, the BullMQ consumer, and a queue
  * sampler feeding its /metrics (a standalone worker has no collector to do it).
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Config } from '../config/config.js';
 import { createDeviceParser } from '../anonymise/device.js';
 import { SaltRing } from '../anonymise/salts.js';
@@ -21,7 +19,7 @@ import { keyFingerprint, publicKeyOf, Unsealer } from '../queue/seal.js';
 import type { Store } from '../store/client.js';
 import { EventInserter } from '../store/inserter.js';
 import { scheduleRollup, utcDay } from '../store/rollup.js';
-import { rebuildAggregatesSince } from '../store/repair.js';
+import { recordCleanStop, repairAfterUncleanStop } from '../store/repair.js';
 import { createJobProcessor } from '../../workers/anonymise-job.js';
 import { createFaults } from './faults.js';
 
@@ -43,6 +41,8 @@ export interface WorkerOptions {
   /** Lock/stall timing; shorter in tests so a killed worker's jobs come back quickly. */
   lockMs?: number;
   maxBackoffMs?: number;
+  /** Feed the queue gauges of /metrics from a sampler of its own (false where a collector in the process does). */
+  queueGauges?: boolean;
 }
 
 export function anonymiseConfig(config: Config): AnonymiseConfig {
@@ -70,23 +70,13 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
   const client = faults.store(store.client);
   // Embedded mode: this process is the only writer. A stop that did not go through close() (a crash, a kill)
   // may have cut an insert between its `events` part and its aggregates' parts, so the aggregates of recent
-  // days are recomputed from `events` before any job is taken (src/store/repair.ts). A clean close leaves the
-  // marker. In server mode other workers write at the same time; see docs/operations.md.
-  const cleanStop = store.embedded ? path.join(store.dataPath, 'worker-stopped-cleanly') : undefined;
-  if (cleanStop) {
-    // Nothing to rebuild in a fresh store, or one not migrated yet (MIGRATE_ON_START=false).
-    const stored = () =>
-      store.client
-        .query({ query: 'SELECT 1 FROM events LIMIT 1', format: 'JSONEachRow' })
-        .then((rs) => rs.json())
-        .then((rows) => rows.length > 0, () => false);
-    if (!fs.existsSync(cleanStop) && (await stored())) {
-      const from = utcDay(new Date(now()), 1);
-      const t0 = Date.now();
-      const rebuilt = await rebuildAggregatesSince(store.client, from);
-      log.info({ from, tables: rebuilt.length, ms: Date.now() - t0 }, 'no clean stop recorded (a crash or a kill): aggregates of recent days rebuilt from events');
-    }
-    fs.rmSync(cleanStop, { force: true });
+  // days are recomputed from `events` before any job is taken (src/store/repair.ts). In server mode other
+  // workers write at the same time; see docs/operations.md.
+  if (store.embedded) {
+    const from = utcDay(new Date(now()), 1);
+    const t0 = Date.now();
+    const rebuilt = await repairAfterUncleanStop(store.client, store.dataPath, from);
+    if (rebuilt) log.info({ from, tables: rebuilt.length, ms: Date.now() - t0 }, 'no clean stop recorded (a crash or a kill): aggregates of recent days rebuilt from events');
   }
   const inserter = new EventInserter(client, {
     batchRows: config.worker.batchRows,
@@ -132,11 +122,12 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
   consumer.onPaused(({ dependency, pauseMs, error }) =>
     log.warn({ dependency, pauseMs, error: error.slice(0, 300) }, 'dependency unavailable; queue paused, jobs keep their attempts'),
   );
-  // Queue gauges and dead letters on this process's /metrics. In the all-in-one the collector, started
-  // after, replaces this source with its own 250 ms sample; both read the same queue.
-  const queueStats = QueueSampler.open(redis, config.redis.queueName, config.redis.prefix);
-  queueStats.start(QUEUE_SAMPLE_MS);
-  metrics.setQueueSource(() => queueStats.latest());
+  // Queue gauges and dead letters on this process's /metrics (a standalone worker has no collector to feed them).
+  const queueStats = opts.queueGauges === false ? undefined : QueueSampler.open(redis, config.redis.queueName, config.redis.prefix);
+  if (queueStats) {
+    queueStats.start(QUEUE_SAMPLE_MS);
+    metrics.setQueueSource(() => queueStats.latest());
+  }
   const deadLetters = new DeadLetters(redis, config.redis.queueName, config.redis.prefix);
   const expire = () =>
     deadLetters.expire(config.queue.dlqRetentionDays).then(
@@ -164,11 +155,11 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
       const closing = consumer.close();
       await inserter.drain();
       await closing;
-      await queueStats.close();
+      await queueStats?.close();
       await deadLetters.close();
       redis.disconnect();
       // Every insert has completed or failed: the next start need not rebuild anything.
-      if (cleanStop) fs.writeFileSync(cleanStop, '');
+      if (store.embedded) recordCleanStop(store.dataPath);
     },
   };
 }

@@ -126,11 +126,10 @@ export function createCollectorApp(deps: CollectorDeps): RequestListener {
       if (deps.queue.overloaded()) {
         return refuse('overloaded', 503, { error: 'queue is above its high-water mark; retry later' }, { 'Retry-After': RETRY_AFTER_OVERLOADED });
       }
-      const forwarded = clientAddress;
       const ctx: RequestContext = {
         site: batch.site,
         // A forwarded value that is not a canonical address is never passed on.
-        ip: isCanonicalIp(forwarded) ? forwarded : '',
+        ip: isCanonicalIp(clientAddress) ? clientAddress : '',
         userAgent: (req.headers['user-agent'] ?? '').slice(0, 512),
         acceptLanguage: (req.headers['accept-language'] ?? '').slice(0, 128),
         receivedAt: now(),

@@ -14,6 +14,8 @@
  * `events FINAL` restricted to those days: the aggregates come out exactly as
  * if every event had been inserted once.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 
 export interface RepairedTable {
@@ -58,4 +60,34 @@ export async function rebuildAggregatesSince(client: ClickHouseClient, fromDay: 
     done.push({ view: v.view, table: v.table });
   }
   return done;
+}
+
+/** Left by a worker that closed cleanly, in the embedded data directory it owns. */
+const CLEAN_STOP_MARKER = 'worker-stopped-cleanly';
+
+/**
+ * At the start of the embedded store's only writer: when the last stop left
+ * no marker (a crash, a kill) and `events` holds rows, rebuilds the
+ * aggregates of `fromDay` onwards. The marker is consumed either way; the
+ * caller puts it back with recordCleanStop once every insert has settled.
+ * Returns what was rebuilt, or undefined when nothing needed it.
+ */
+export async function repairAfterUncleanStop(client: ClickHouseClient, dataPath: string, fromDay: string): Promise<RepairedTable[] | undefined> {
+  const marker = path.join(dataPath, CLEAN_STOP_MARKER);
+  const clean = fs.existsSync(marker);
+  fs.rmSync(marker, { force: true });
+  // Nothing to rebuild in a fresh store, or one not migrated yet (MIGRATE_ON_START=false).
+  if (clean || !(await hasEvents(client))) return undefined;
+  return rebuildAggregatesSince(client, fromDay);
+}
+
+export function recordCleanStop(dataPath: string): void {
+  fs.writeFileSync(path.join(dataPath, CLEAN_STOP_MARKER), '');
+}
+
+function hasEvents(client: ClickHouseClient): Promise<boolean> {
+  return client
+    .query({ query: 'SELECT 1 FROM events LIMIT 1', format: 'JSONEachRow' })
+    .then((rs) => rs.json())
+    .then((rows) => rows.length > 0, () => false);
 }
