@@ -7,8 +7,9 @@
  */
 import { anonymiseRequest } from '../src/anonymise/pipeline.js';
 import { createDeviceParser } from '../src/anonymise/device.js';
-import type { AnonymiseConfig, CollectedRequest } from '../src/anonymise/types.js';
-import type { WireEvent } from '../src/collect/wire-types.js';
+import type { AnonymiseConfig } from '../src/anonymise/types.js';
+import type { CollectedRequest } from '../src/wire/types.js';
+import type { WireEvent } from '../src/wire/types.js';
 
 const config: AnonymiseConfig = { ipv4Prefix: 24, ipv6Prefix: 48, sites: { shop: ['shop.example'] }, queryAllowlist: [] };
 const salt = Buffer.alloc(32, 3);

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCollectorApp, type CollectQueue } from '../src/collect/app.js';
-import type { RequestContext } from '../src/anonymise/types.js';
+import type { RequestContext } from '../src/wire/types.js';
 import { createHttpServer, listen } from '../src/app/collector.js';
 import { createLogger } from '../src/observe/logger.js';
 import { createMetrics } from '../src/observe/metrics.js';

@@ -18,7 +18,7 @@ import { startTestPipeline, type TestPipeline } from './support/pipeline.js';
 import { createCollectorApp } from '../src/collect/app.js';
 import { createMetrics } from '../src/observe/metrics.js';
 import { createLogger } from '../src/observe/logger.js';
-import type { RequestContext } from '../src/anonymise/types.js';
+import type { RequestContext } from '../src/wire/types.js';
 
 const V4 = '198.51.100.213';
 const V6 = '2001:db8:c0de:cafe:5eed:beef:f00d:4242';

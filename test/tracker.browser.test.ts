@@ -11,7 +11,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WireEvent } from '../src/collect/wire-types.js';
+import type { WireEvent } from '../src/wire/types.js';
 import { launchChromium } from './support/browser.js';
 import { startTestPipeline, type TestPipeline } from './support/pipeline.js';
 import { openTrackerSession, runId, setPageHidden, trackerReady, type TrackerSession } from './support/tracker-session.js';

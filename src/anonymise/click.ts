@@ -4,7 +4,7 @@
  * developer-set label. No text, no attribute values. Element fractions are
  * rounded to 0.01 and page positions bucketed to 10 px.
  */
-import type { ClickData } from '../collect/wire-types.js';
+import type { ClickData } from '../wire/types.js';
 import { scrubValue } from './url.js';
 import { LRUCache } from 'lru-cache';
 

@@ -18,7 +18,7 @@
  * - it is an id, number or reference of anything else than a known page object ("id", "uuid", "ref",
  *   "guest_id", "lead_no"): what an unknown id names cannot be told, so it goes.
  */
-import type { CustomData } from '../collect/wire-types.js';
+import type { CustomData } from '../wire/types.js';
 import { scrubValue } from './url.js';
 
 const NAME = /^[a-z][a-z0-9_.:-]{0,63}$/;

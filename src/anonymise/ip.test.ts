@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
-import { checkPrefixes, embeddedIpv4, isCanonicalIp, parseStrictIp, truncateIp, UNKNOWN_IP } from './ip.js';
+import { checkPrefixes, embeddedIpv4, truncateIp, UNKNOWN_IP } from './ip.js';
+import { isCanonicalIp, parseStrictIp } from '../wire/ip.js';
 
 const DEFAULT = { ipv4Prefix: 24, ipv6Prefix: 48 };
 const v4 = (ipv4Prefix: number) => ({ ipv4Prefix, ipv6Prefix: 48 });

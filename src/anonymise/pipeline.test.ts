@@ -2,8 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { anonymiseRequest, formatTimestamp } from './pipeline.js';
 import { createDeviceParser } from './device.js';
-import type { AnonymiseConfig, CollectedRequest } from './types.js';
-import type { WireEvent } from '../collect/wire-types.js';
+import type { AnonymiseConfig } from './types.js';
+import type { CollectedRequest } from '../wire/types.js';
+import type { WireEvent } from '../wire/types.js';
 
 const config: AnonymiseConfig = { ipv4Prefix: 24, ipv6Prefix: 48, sites: { shop: ['shop.example', 'localhost:8080'] }, queryAllowlist: ['variant'] };
 const UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.6778.86 Safari/537.36';

@@ -11,14 +11,16 @@
  *   8. shape the row                                           (below)
  * Pure: the salt and the parser cache are passed in, no clock, no I/O.
  */
-import type { WireEvent } from '../collect/wire-types.js';
+import type { WireEvent } from '../wire/types.js';
 import { sanitiseClick } from './click.js';
 import { sanitiseCustom } from './custom.js';
 import type { DeviceParser } from './device.js';
 import { eventId, pageviewKey, visitorId, type PageviewKey } from './ids.js';
-import { parseStrictIp, truncateParsed, UNKNOWN_IP, checkPrefixes } from './ip.js';
+import { truncateParsed, UNKNOWN_IP, checkPrefixes } from './ip.js';
+import { parseStrictIp } from '../wire/ip.js';
 import { primaryLanguage } from './language.js';
-import type { AnonymiseConfig, CollectedRequest, DropReason, EventRow } from './types.js';
+import type { AnonymiseConfig, DropReason, EventRow } from './types.js';
+import type { CollectedRequest } from '../wire/types.js';
 import { hostAllowed, scrubReferrer, scrubUrl } from './url.js';
 import { bucketHeight, bucketWidth } from './viewport.js';
 

@@ -1,24 +1,4 @@
-import type { WireEvent } from '../collect/wire-types.js';
-
-/**
- * What the collector captured about one request. It exists in plaintext only
- * in the collector's memory and, after unsealing, in the worker's memory.
- */
-export interface RequestContext {
-  site: string;
-  /** Client address as the collector saw it (socket or trusted proxy hop). */
-  ip: string;
-  userAgent: string;
-  acceptLanguage: string;
-  /** Server receive time, ms since epoch: the event time and the salt day. */
-  receivedAt: number;
-}
-
-/** One sealed request: its context and its validated events. */
-export interface CollectedRequest {
-  ctx: RequestContext;
-  events: WireEvent[];
-}
+import type { WireEvent } from '../wire/types.js';
 
 export interface AnonymiseConfig {
   /** IPv4 prefix kept, 0..24 (never wider than /24). */

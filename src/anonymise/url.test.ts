@@ -9,7 +9,7 @@ import { classifyDigits, decodeValue, luhn, scrubHost, scrubPath, scrubReferrer,
 import { sanitiseClick, sanitiseLabel, sanitiseSelector } from './click.js';
 import { sanitiseCustom } from './custom.js';
 import { primaryLanguage } from './language.js';
-import { parseStrictIp } from './ip.js';
+import { parseStrictIp } from '../wire/ip.js';
 import { parseDevice } from './device.js';
 
 const JWT = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkphbmUifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';

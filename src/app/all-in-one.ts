@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config/config.js';
 import { loadConfig } from '../config/config.js';
-import { createTrackerRouter } from '../collect/static.js';
+import { createTrackerRouter } from '../tracker/serve.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { createMetrics, type Metrics } from '../observe/metrics.js';
 import { createMetricsRouter } from '../observe/metrics-router.js';

@@ -4,7 +4,7 @@
  * only what it uses.
  */
 import { loadConfig, type Config } from '../config/config.js';
-import { createTrackerRouter } from '../collect/static.js';
+import { createTrackerRouter } from '../tracker/serve.js';
 import { createLogger } from '../observe/logger.js';
 import { createMetrics } from '../observe/metrics.js';
 import { createMetricsRouter } from '../observe/metrics-router.js';

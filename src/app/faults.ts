@@ -29,18 +29,24 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { EventRow } from '../anonymise/types.js';
+import type { AnonymiseStep, RowSink } from '../ingest/anonymise-job.js';
 import type { ClickHouseClient } from '../store/client.js';
 
 export type CrashPoint = 'mid-anonymise' | 'before-insert' | 'after-insert';
 
-/** The hooks a job processor calls; all no-ops unless a test switched a fault on. */
-export interface JobFaults {
+/**
+ * Faults are applied as wrappers around the worker's parts when the worker is
+ * wired (src/app/worker.ts), never as calls inside the production path; with
+ * no fault on, every wrapper returns what it was given.
+ */
+export interface Faults {
   /** `detail` (bounded, no visitor data) goes into the line announcing the kill, for the test to check. */
   reach(point: CrashPoint, detail?: string): void;
   poison(rows: EventRow[]): void;
-}
-
-export interface Faults extends JobFaults {
+  /** The anonymise step, crashing mid-job (after the first request of a job that has more than one). */
+  anonymise(step: AnonymiseStep): AnonymiseStep;
+  /** The row sink: rows poisoned, and crashes just before and just after the insert. */
+  inserter(sink: RowSink): RowSink;
   /** The worker's view of the store (unchanged unless store-down-while-file is on). */
   store(client: ClickHouseClient): ClickHouseClient;
   /** Runs once before the worker consumes: stops background merges of `events` while any fault is on. */
@@ -58,6 +64,8 @@ export const POISON_EVENT_NAME = 'fault-poison';
 export const NO_FAULTS: Faults = {
   reach() {},
   poison() {},
+  anonymise: (step) => step,
+  inserter: (sink) => sink,
   store: (client) => client,
   prepareStore: async () => {},
 };
@@ -79,12 +87,30 @@ export function createFaults(specs: readonly string[], dataDir: string, opts: { 
   // Written synchronously to stderr: a SIGKILL right after would lose a buffered log line.
   const say = (msg: string) => fs.writeSync(2, `TEST_ONLY_FAULTS: ${msg}\n`);
   say(`active: ${specs.join(', ')}`);
-  return {
+  const faults: Faults = {
     reach(point, detail) {
       const c = crashes.get(point);
       if (!c || ++c.seen !== c.at) return;
       say(`SIGKILL at ${point} (#${c.seen})${detail ? `, ${detail}` : ''}`);
       process.kill(process.pid, 'SIGKILL');
+    },
+    anonymise(step) {
+      return (req, salt, at) => {
+        const out = step(req, salt, at);
+        // Mid-job for real: part of the job is anonymised and more of it is still to come.
+        if (at.index === 0 && at.of > 1) faults.reach('mid-anonymise', `after request 1 of ${at.of}`);
+        return out;
+      };
+    },
+    inserter(sink) {
+      return {
+        async add(rows, key, opts) {
+          faults.poison(rows);
+          faults.reach('before-insert');
+          await sink.add(rows, key, opts);
+          faults.reach('after-insert');
+        },
+      };
     },
     async prepareStore(client) {
       // In memory only (lost with the process), so it runs at every worker start, before any job is taken.
@@ -119,4 +145,5 @@ export function createFaults(specs: readonly string[], dataDir: string, opts: { 
       });
     },
   };
+  return faults;
 }

@@ -4,7 +4,7 @@
  * sampler feeding its /metrics (a standalone worker has no collector to do it).
  */
 import type { Config } from '../config/config.js';
-import { createDeviceParser } from '../anonymise/device.js';
+import { createDeviceParser, type DeviceParser } from '../anonymise/device.js';
 import { SaltRing } from '../anonymise/salts.js';
 import type { AnonymiseConfig } from '../anonymise/types.js';
 import type { Logger } from '../observe/logger.js';
@@ -20,7 +20,8 @@ import type { Store } from '../store/client.js';
 import { EventInserter } from '../store/inserter.js';
 import { scheduleRollup, utcDay } from '../store/rollup.js';
 import { recordCleanStop, repairAfterUncleanStop } from '../store/repair.js';
-import { createJobProcessor } from '../../workers/anonymise-job.js';
+import { createJobProcessor, type AnonymiseStep } from '../ingest/anonymise-job.js';
+import { anonymiseRequest } from '../anonymise/pipeline.js';
 import { createFaults } from './faults.js';
 
 /** A scrape every 15 s or so needs no fresher figure; the collector samples faster for its 503 decision. */
@@ -52,6 +53,11 @@ export function anonymiseConfig(config: Config): AnonymiseConfig {
     queryAllowlist: config.anonymise.queryAllowlist,
     sites: config.sites,
   };
+}
+
+/** The pure anonymiser (src/anonymise/pipeline.ts) as the job processor's step. */
+export function anonymiseStep(config: AnonymiseConfig, device: DeviceParser): AnonymiseStep {
+  return (req, salt) => anonymiseRequest(req, salt, { config, device });
 }
 
 export async function startWorker(config: Config, opts: WorkerOptions): Promise<AnonymiserWorker> {
@@ -96,12 +102,11 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
   const processor = createJobProcessor({
     unsealer: new Unsealer(privateKey),
     salts: new SaltRing(new RedisSaltStore(redis, config.redis.prefix), now),
-    device: createDeviceParser({ cacheSize: 10_000 }),
-    config: anonymiseConfig(config),
-    inserter,
+    // Test-only faults (none in production) wrap the steps here, outside the job logic.
+    anonymise: faults.anonymise(anonymiseStep(anonymiseConfig(config), createDeviceParser({ cacheSize: 10_000 }))),
+    inserter: faults.inserter(inserter),
     client,
     metrics,
-    faults,
   });
   const consumer = startConsumer(
     {

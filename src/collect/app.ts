@@ -9,16 +9,16 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import proxyaddr from 'proxy-addr';
-import type { RequestContext } from '../anonymise/types.js';
-import { isCanonicalIp } from '../anonymise/ip.js';
+import type { RequestContext } from '../wire/types.js';
+import { isCanonicalIp } from '../wire/ip.js';
 import type { Logger } from '../observe/logger.js';
 import type { Metrics, RefusalReason } from '../observe/metrics.js';
 import { BodyError, checkBodyHeaders, parseJson, readBodyText } from './body.js';
 import type { RateDecision, RateLimiter } from './rate-limit.js';
-import { BatchError, rejectionLabel, validateBatch } from './wire.js';
+import { BatchError, rejectionLabel, validateBatch } from '../wire/validate.js';
 
 export interface CollectQueue {
-  submit(req: { ctx: RequestContext; events: import('./wire-types.js').WireEvent[] }): Promise<void>;
+  submit(req: { ctx: RequestContext; events: import('../wire/types.js').WireEvent[] }): Promise<void>;
   overloaded(): boolean;
 }
 

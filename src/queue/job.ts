@@ -4,7 +4,7 @@
  * request, so Redis sees only ciphertext, counts and a random nonce.
  */
 import { randomBytes } from 'node:crypto';
-import type { CollectedRequest } from '../anonymise/types.js';
+import type { CollectedRequest } from '../wire/types.js';
 import type { Sealer, Unsealer } from './seal.js';
 
 export const JOB_NAME = 'collected';

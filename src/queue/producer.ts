@@ -15,7 +15,7 @@
  * its insert deduplication token on it, not on the BullMQ job id.
  */
 import { Queue } from 'bullmq';
-import type { CollectedRequest } from '../anonymise/types.js';
+import type { CollectedRequest } from '../wire/types.js';
 import { JOB_NAME, sealJob, type SealedJobData } from './job.js';
 import { QueueSampler, type QueueStats } from './queue-stats.js';
 import type { Redis } from './redis.js';

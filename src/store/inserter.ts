@@ -191,22 +191,3 @@ export class EventInserter {
     while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
   }
 }
-
-/**
- * Of the given event ids, those already stored. Used only for redelivered jobs
- * (a worker died between insert and completion) so their rows are not written
- * twice, which keeps aggregates built on insert exact as well.
- */
-export async function existingEventIds(client: ClickHouseClient, site: string, ids: string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
-  const rs = await client.query({
-    // Ids travel as decimal strings (UInt64 does not fit a JS number); an Array(UInt64) parameter would arrive
-    // as quoted strings, which ClickHouse refuses to read as numbers.
-    query:
-      'SELECT toString(event_id) AS id FROM events WHERE site = {site:String} ' +
-      'AND event_id IN (SELECT arrayJoin(arrayMap(x -> toUInt64(x), {ids:Array(String)})))',
-    query_params: { site, ids },
-    format: 'JSONEachRow',
-  });
-  return new Set((await rs.json<{ id: string }>()).map((r) => r.id));
-}

@@ -4,7 +4,7 @@
  * value, never an attribute other than id, class and data-track; nothing at
  * all inside [data-no-track] or editable content.
  */
-import type { ClickData } from '../collect/wire-types.js';
+import type { ClickData } from '../wire/types.js';
 
 /** The element a click "means": the nearest control or labelled ancestor. */
 const TARGET = 'a,button,input,select,textarea,label,summary,[role=button],[data-track],[data-analytics]';

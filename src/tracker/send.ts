@@ -18,7 +18,7 @@
  * is sent then either. A network error drops the batch: analytics must never
  * make the page work harder. Nothing here throws into the page.
  */
-import type { WireEvent } from '../collect/wire-types.js';
+import type { WireEvent } from '../wire/types.js';
 
 const BATCH_AT = 10;
 const DELAY_MS = 1000;

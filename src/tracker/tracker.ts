@@ -13,7 +13,7 @@
  * can never throw into the page, and loading it twice does nothing the second
  * time. Byte budget: 2.5 KB gzip (src/tracker/tracker.test.ts).
  */
-import type { CustomPropValue, WireEvent } from '../collect/wire-types.js';
+import type { CustomPropValue, WireEvent } from '../wire/types.js';
 import { clickData } from './click.js';
 import { browserSaysNo, optedOut, rememberOptOut, trackingAllowed } from './consent.js';
 import { createSender } from './send.js';

@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeviceParser } from '../../src/anonymise/device.js';
 import { SaltRing } from '../../src/anonymise/salts.js';
-import { anonymiseConfig } from '../../src/app/worker.js';
+import { anonymiseConfig, anonymiseStep } from '../../src/app/worker.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createMetrics } from '../../src/observe/metrics.js';
 import type { QueuedJob } from '../../src/queue/consumer.js';
@@ -27,7 +27,7 @@ import { generateSealKeyPair, Sealer, Unsealer } from '../../src/queue/seal.js';
 import { openStore, type Store } from '../../src/store/client.js';
 import { EventInserter } from '../../src/store/inserter.js';
 import { migrate, migrationVars } from '../../src/store/migrate.js';
-import { createJobProcessor } from '../../workers/anonymise-job.js';
+import { createJobProcessor } from '../../src/ingest/anonymise-job.js';
 import { BROWSER_UA, mixedBatch, randomId } from '../support/builders.js';
 import { REDIS_URL } from '../support/pipeline.js';
 import { deleteKeys } from '../support/redis-keys.js';
@@ -83,8 +83,7 @@ describe('insert deduplication token', () => {
     const process = createJobProcessor({
       unsealer: new Unsealer(keys.privateKey),
       salts: new SaltRing(new RedisSaltStore(redis, prefix)),
-      device: createDeviceParser({ cacheSize: 100 }),
-      config: anonymiseConfig(config),
+      anonymise: anonymiseStep(anonymiseConfig(config), createDeviceParser({ cacheSize: 100 })),
       // A fresh buffer per add: each job is its own insert, as when jobs arrive one at a time.
       inserter: new EventInserter(store.client, { batchRows: 1, flushMs: 10 }),
       client: store.client,

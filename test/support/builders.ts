@@ -1,6 +1,6 @@
 /** Builders for wire-format test data, instead of copy-pasted JSON. */
 import { randomBytes } from 'node:crypto';
-import type { WireEvent } from '../../src/collect/wire-types.js';
+import type { WireEvent } from '../../src/wire/types.js';
 
 /** A real browser's User-Agent: Node's or curl's own would be recognised as a bot and dropped. */
 export const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';

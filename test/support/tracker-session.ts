@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
-import type { WireBatch, WireEvent } from '../../src/collect/wire-types.js';
+import type { WireBatch, WireEvent } from '../../src/wire/types.js';
 import { BROWSER_UA } from './builders.js';
 
 export interface SentBatch {

@@ -1,6 +1,8 @@
 /**
  * Wire format v1 (tracker → collector), after validation by `wire.ts`.
- * DESIGN §4 is the source of truth; every field here has passed its limits.
+ * docs/design.md (wire format) describes it; every field here has passed
+ * the limits of src/wire/limits.ts. Also the shapes that cross from the
+ * collector through the queue to the anonymiser.
  */
 export type EventType = 'pageview' | 'click' | 'engagement' | 'custom';
 
@@ -45,5 +47,25 @@ export interface WireEvent {
 
 export interface WireBatch {
   site: string;
+  events: WireEvent[];
+}
+
+/**
+ * What the collector captured about one request. It exists in plaintext only
+ * in the collector's memory and, after unsealing, in the worker's memory.
+ */
+export interface RequestContext {
+  site: string;
+  /** Client address as the collector saw it (socket or trusted proxy hop). */
+  ip: string;
+  userAgent: string;
+  acceptLanguage: string;
+  /** Server receive time, ms since epoch: the event time and the salt day. */
+  receivedAt: number;
+}
+
+/** One sealed request: its context and its validated events. */
+export interface CollectedRequest {
+  ctx: RequestContext;
   events: WireEvent[];
 }

@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BatchError, MAX_EVENTS, rejectionLabel, validateBatch } from './wire.js';
+import { BatchError, MAX_EVENTS, rejectionLabel, validateBatch } from './validate.js';
 
 const sites = { demo: ['localhost', '127.0.0.1'], shop: ['shop.example', 'shop.example:8443'] } as const;
 const HOSTS: Record<string, readonly string[]> = sites;

@@ -5,7 +5,7 @@
  * result is a fresh object holding only what was checked (so nothing like
  * `__proto__` or an unexpected field can ride along into the sealed job).
  */
-import type { ClickData, CustomData, CustomPropValue, EngagementData, EventType, Viewport, WireEvent } from './wire-types.js';
+import type { ClickData, CustomData, CustomPropValue, EngagementData, EventType, Viewport, WireEvent } from './types.js';
 
 export const MAX_EVENTS = 50;
 export const LIMITS = {

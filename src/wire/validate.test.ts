@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { batch, EventBuilder } from '../../test/support/builders.js';
-import { BatchError, rejectionLabel, validateBatch } from './wire.js';
+import { BatchError, rejectionLabel, validateBatch } from './validate.js';
 
 const sites = { demo: ['localhost', '127.0.0.1'], shop: ['shop.example', 'shop.example:8443'] };
 
