@@ -5,15 +5,17 @@
  * rounded to 0.01 and page positions bucketed to 10 px.
  */
 import type { ClickData } from '../wire/types.js';
-import { scrubValue } from './url.js';
+import { MAX_LABEL, MAX_PAGE_COORD, MAX_SELECTOR } from '../wire/limits.js';
+import { scrubValue } from './pii.js';
 import { LRUCache } from 'lru-cache';
 
 const MAX_STEPS = 12;
-const MAX_SELECTOR = 256;
+/** Longest selector path kept (input is cut to the wire's MAX_SELECTOR first). */
+const MAX_STORED_SELECTOR = 256;
 const MAX_NAME = 32;
 const TAG = /^[a-zA-Z][a-zA-Z0-9-]{0,31}/;
 const NAME_TOKEN = /([#.])(-?[A-Za-z_][A-Za-z0-9_-]*)/g;
-const LABEL = /^[a-z0-9_-]{1,64}$/;
+const LABEL = /^[a-z0-9_-]+$/;
 
 /**
  * Generated ids are short as well as long: "user-8f3a9c2e1b", "u_9f8e7d6c5b4a", "row-12-34-56", "u_k3j9x2abq8"
@@ -105,7 +107,7 @@ function suspiciousStep(step: string): boolean {
 const selectorCache = new LRUCache<string, string>({ max: 5000 });
 
 export function sanitiseSelector(raw: string): string {
-  const input = raw.slice(0, 512);
+  const input = raw.slice(0, MAX_SELECTOR);
   let sel = selectorCache.get(input);
   if (sel === undefined) {
     sel = sanitiseSelectorUncached(input);
@@ -116,7 +118,7 @@ export function sanitiseSelector(raw: string): string {
 
 function sanitiseSelectorUncached(raw: string): string {
   // Every combinator (child, descendant, sibling) becomes '>': the path is for grouping clicks, not for querying.
-  const steps = withoutBracketed(raw.slice(0, 512)).split(/[>+~\s]+/);
+  const steps = withoutBracketed(raw.slice(0, MAX_SELECTOR)).split(/[>+~\s]+/);
   const out: string[] = [];
   for (const step of steps.slice(-MAX_STEPS)) {
     const tag = TAG.exec(step)?.[0]?.toLowerCase() ?? '';
@@ -125,17 +127,17 @@ function sanitiseSelectorUncached(raw: string): string {
     if (s !== '') out.push(s);
   }
   let sel = out.join('>');
-  while (sel.length > MAX_SELECTOR && out.length > 1) {
+  while (sel.length > MAX_STORED_SELECTOR && out.length > 1) {
     out.shift();
     sel = out.join('>');
   }
-  return sel.slice(0, MAX_SELECTOR);
+  return sel.slice(0, MAX_STORED_SELECTOR);
 }
 
 export function sanitiseLabel(raw: string | undefined): string {
   if (!raw) return '';
-  const l = raw.slice(0, 64).toLowerCase();
-  return LABEL.test(l) && scrubValue(l, 64) === l ? l : '';
+  const l = raw.slice(0, MAX_LABEL).toLowerCase();
+  return LABEL.test(l) && scrubValue(l, MAX_LABEL) === l ? l : '';
 }
 
 const clamp = (v: number, lo: number, hi: number) => (v < lo ? lo : v > hi ? hi : v);
@@ -157,7 +159,7 @@ export function sanitiseClick(c: ClickData): CleanClick {
     label: sanitiseLabel(c.label),
     x: Math.round(clamp(finite(c.x), 0, 1) * 100) / 100,
     y: Math.round(clamp(finite(c.y), 0, 1) * 100) / 100,
-    page_x: Math.floor(clamp(finite(c.page_x), 0, 100_000) / 10) * 10,
-    page_y: Math.floor(clamp(finite(c.page_y), 0, 100_000) / 10) * 10,
+    page_x: Math.floor(clamp(finite(c.page_x), 0, MAX_PAGE_COORD) / 10) * 10,
+    page_y: Math.floor(clamp(finite(c.page_y), 0, MAX_PAGE_COORD) / 10) * 10,
   };
 }

@@ -1,6 +1,7 @@
 /** Custom events (issue item 6): safe names, bounded props, identifier keys dropped, values scrubbed. */
 import { describe, expect, it } from 'vitest';
-import { identifyingKey, MAX_PROPS, sanitiseCustom } from './custom.js';
+import { MAX_PROPS } from '../wire/limits.js';
+import { identifyingKey, sanitiseCustom } from './custom.js';
 
 describe('identifyingKey', () => {
   // Keys that identify a person or their transaction.

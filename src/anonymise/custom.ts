@@ -19,12 +19,11 @@
  *   "guest_id", "lead_no"): what an unknown id names cannot be told, so it goes.
  */
 import type { CustomData } from '../wire/types.js';
-import { scrubValue } from './url.js';
+import { MAX_PROP_VALUE, MAX_PROPS } from '../wire/limits.js';
+import { scrubValue } from './pii.js';
 
 const NAME = /^[a-z][a-z0-9_.:-]{0,63}$/;
 const KEY = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
-export const MAX_PROPS = 20;
-export const MAX_PROP_VALUE = 128;
 
 /** Personal attributes: a key holding one of these words, or two neighbouring words spelling one ("e_mail", "billing_first_name"), is dropped. */
 const PERSONAL_WORDS = new Set([

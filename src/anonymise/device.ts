@@ -10,7 +10,7 @@ import { isbot } from 'isbot';
 import { LRUCache } from 'lru-cache';
 import UAParser from 'ua-parser-js';
 import { drop, ok, type Outcome } from './types.js';
-import { scrubValue } from './url.js';
+import { scrubValue } from './pii.js';
 
 export interface Device {
   browser: string;

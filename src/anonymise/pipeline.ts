@@ -21,7 +21,9 @@ import { parseStrictIp } from '../wire/ip.js';
 import { primaryLanguage } from './language.js';
 import type { AnonymiseConfig, DropReason, EventRow } from './types.js';
 import type { CollectedRequest } from '../wire/types.js';
-import { hostAllowed, scrubReferrer, scrubUrl } from './url.js';
+import { scrubReferrer, scrubUrl } from './url.js';
+import { hostIsSites } from '../wire/hosts.js';
+import { MAX_VISIBLE_MS } from '../wire/limits.js';
 import { bucketHeight, bucketWidth } from './viewport.js';
 
 export interface AnonymiseDeps {
@@ -88,7 +90,7 @@ export function anonymiseRequest(req: CollectedRequest, salt: Buffer, deps: Anon
       count(dropped, 'invalid_url');
       continue;
     }
-    if (!hostAllowed(url.host, siteHosts) && !hostAllowed(url.hostPort, siteHosts)) {
+    if (!hostIsSites({ hostname: url.host, host: url.hostPort }, siteHosts)) {
       count(dropped, 'host_mismatch');
       continue;
     }
@@ -169,7 +171,7 @@ function shapeRow(e: WireEvent, site: string, ts: string, url: NonNullable<Retur
     row.page_x = c.page_x;
     row.page_y = c.page_y;
   } else if (e.type === 'engagement' && e.engagement) {
-    row.visible_ms = Math.round(Math.min(Math.max(0, e.engagement.visible_ms), 86_400_000)) || 0;
+    row.visible_ms = Math.round(Math.min(Math.max(0, e.engagement.visible_ms), MAX_VISIBLE_MS)) || 0;
     row.scroll_depth = Math.round(Math.min(100, Math.max(0, e.engagement.scroll_depth))) || 0;
   } else if (e.type === 'custom' && e.custom) {
     const c = sanitiseCustom(e.custom);

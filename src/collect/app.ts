@@ -15,7 +15,7 @@ import type { Logger } from '../observe/logger.js';
 import type { Metrics, RefusalReason } from '../observe/metrics.js';
 import { BodyError, checkBodyHeaders, parseJson, readBodyText } from './body.js';
 import type { RateDecision, RateLimiter } from './rate-limit.js';
-import { BatchError, rejectionLabel, validateBatch } from '../wire/validate.js';
+import { BatchError, validateBatch } from '../wire/validate.js';
 
 export interface CollectQueue {
   submit(req: { ctx: RequestContext; events: import('../wire/types.js').WireEvent[] }): Promise<void>;
@@ -111,8 +111,9 @@ export function createCollectorApp(deps: CollectorDeps): RequestListener {
         return reply(202, { accepted: 0, dropped: 'consent' });
       }
       const batch = validateBatch(parseJson(await readBodyText(req)), deps.sites);
-      for (const r of batch.rejected) metrics.eventsRejected.inc({ reason: rejectionLabel(r.reason) });
-      if (batch.events.length === 0) return reply(202, { accepted: 0, rejected: batch.rejected });
+      for (const r of batch.rejected) metrics.eventsRejected.inc({ reason: r.field });
+      const rejected = batch.rejected.map(({ index, reason }) => ({ index, reason }));
+      if (batch.events.length === 0) return reply(202, { accepted: 0, rejected });
       if (deps.rateLimit?.enabled) {
         let decision: RateDecision;
         try {
@@ -141,7 +142,7 @@ export function createCollectorApp(deps: CollectorDeps): RequestListener {
         return refuse('queue_unavailable', 503, { error: 'queue unavailable; retry later' }, { 'Retry-After': RETRY_AFTER_UNAVAILABLE });
       }
       metrics.eventsAccepted.inc(batch.events.length);
-      return reply(202, { accepted: batch.events.length, rejected: batch.rejected });
+      return reply(202, { accepted: batch.events.length, rejected });
     } catch (err) {
       if (err instanceof BodyError || err instanceof BatchError) return refuse(REFUSAL_BY_STATUS[err.status] ?? 'bad_request', err.status, { error: err.message });
       log.error({ err }, 'unexpected error in /collect');

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 
-export const MAX_BODY_BYTES = 64 * 1024;
+import { MAX_BODY_BYTES } from '../wire/limits.js';
 
 export class BodyError extends Error {
   override readonly name = 'BodyError';

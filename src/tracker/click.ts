@@ -4,6 +4,7 @@
  * value, never an attribute other than id, class and data-track; nothing at
  * all inside [data-no-track] or editable content.
  */
+import { MAX_LABEL, MAX_PAGE_COORD, MAX_SELECTOR } from '../wire/limits.js';
 import type { ClickData } from '../wire/types.js';
 
 /** The element a click "means": the nearest control or labelled ancestor. */
@@ -11,7 +12,6 @@ const TARGET = 'a,button,input,select,textarea,label,summary,[role=button],[data
 /** ids and classes that are plain CSS identifiers; the worker further drops ones that look personal or generated. */
 const NAME = /^-?[A-Za-z_][\w-]{0,31}$/;
 const MAX_STEPS = 12;
-const MAX_SELECTOR = 512;
 
 function step(el: Element): string {
   let s = el.localName;
@@ -33,7 +33,7 @@ export function selectorPath(el: Element): string {
 }
 
 const fraction = (v: number, size: number) => (size > 0 ? Math.round(Math.min(1, Math.max(0, v / size)) * 1000) / 1000 : 0.5);
-const pagePx = (v: number) => Math.round(Math.min(1e6, Math.max(0, v)));
+const pagePx = (v: number) => Math.round(Math.min(MAX_PAGE_COORD, Math.max(0, v)));
 
 export function clickData(e: MouseEvent): ClickData | undefined {
   const t = e.target;
@@ -53,6 +53,6 @@ export function clickData(e: MouseEvent): ClickData | undefined {
     page_x: pagePx(cx + scrollX),
     page_y: pagePx(cy + scrollY),
   };
-  if (label) c.label = label.slice(0, 64);
+  if (label) c.label = label.slice(0, MAX_LABEL);
   return c;
 }

@@ -18,13 +18,14 @@
  * is sent then either. A network error drops the batch: analytics must never
  * make the page work harder. Nothing here throws into the page.
  */
+import { MAX_BODY_BYTES, MAX_EVENTS as WIRE_MAX_EVENTS } from '../wire/limits.js';
 import type { WireEvent } from '../wire/types.js';
 
 const BATCH_AT = 10;
 const DELAY_MS = 1000;
-/** The collector takes at most 50 events and 64 KiB per request; stay well under both. */
-const MAX_EVENTS = 25;
-const MAX_CHARS = 20_000;
+/** Stay well under what the collector takes per request (events and bytes; a character may be 3 bytes). */
+const MAX_EVENTS = WIRE_MAX_EVENTS / 2;
+const MAX_CHARS = MAX_BODY_BYTES / 3;
 const MAX_QUEUE = 200;
 const MAX_PAUSE_MS = 300_000;
 

@@ -13,6 +13,7 @@
  * can never throw into the page, and loading it twice does nothing the second
  * time. Byte budget: 2.5 KB gzip (src/tracker/tracker.test.ts).
  */
+import { CUSTOM_NAME_PATTERN, FORBIDDEN_KEYS, MAX_PROP_NUMBER, MAX_PROP_VALUE, MAX_PROPS, MAX_URL, MAX_VISIBLE_MS, PROP_KEY_PATTERN } from '../wire/limits.js';
 import type { CustomPropValue, WireEvent } from '../wire/types.js';
 import { clickData } from './click.js';
 import { browserSaysNo, optedOut, rememberOptOut, trackingAllowed } from './consent.js';
@@ -27,10 +28,6 @@ export interface AnonAnalytics {
 
 type Body = Omit<WireEvent, 'type' | 'id' | 'pageview_id' | 'ts' | 'url'>;
 
-const CUSTOM_NAME = /^[A-Za-z][\w.:-]{0,63}$/;
-const PROP_KEY = /^[\w.-]{1,64}$/;
-const MAX_PROPS = 20;
-const MAX_URL = 2048;
 
 /** 16 random characters of [0-9a-z] (~82 bits): only ever in memory, for one page view. */
 function randomId(): string {
@@ -79,7 +76,7 @@ function start(w: Window & { anonAnalytics?: AnonAnalytics }): void {
   /** Cumulative for the page view; sent again only when it grew (hidden, shown again, left). */
   function engagement(): void {
     measureScroll();
-    const ms = Math.min(Math.round(visibleNow()), 864e5);
+    const ms = Math.min(Math.round(visibleNow()), MAX_VISIBLE_MS);
     if (ms === sentMs && scrollDepth === sentDepth) return;
     sentMs = ms;
     sentDepth = scrollDepth;
@@ -111,15 +108,15 @@ function start(w: Window & { anonAnalytics?: AnonAnalytics }): void {
   const api: AnonAnalytics = {
     v: 1,
     track: safe((name: string, props?: Record<string, unknown>) => {
-      if (typeof name !== 'string' || !CUSTOM_NAME.test(name)) return;
+      if (typeof name !== 'string' || !CUSTOM_NAME_PATTERN.test(name)) return;
       const clean: Record<string, CustomPropValue> = {};
       let n = 0;
       const given = props && typeof props === 'object' ? props : {};
       for (const k of Object.keys(given)) {
         const v = given[k];
-        const ok = typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Math.abs(v) <= 1e15);
-        if (ok && n < MAX_PROPS && PROP_KEY.test(k) && k !== 'constructor' && k !== 'prototype') {
-          clean[k] = typeof v === 'string' ? v.slice(0, 256) : (v as number | boolean);
+        const ok = typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Math.abs(v) <= MAX_PROP_NUMBER);
+        if (ok && n < MAX_PROPS && PROP_KEY_PATTERN.test(k) && !FORBIDDEN_KEYS.has(k)) {
+          clean[k] = typeof v === 'string' ? v.slice(0, MAX_PROP_VALUE) : (v as number | boolean);
           n++;
         }
       }

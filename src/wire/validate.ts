@@ -1,33 +1,44 @@
 /**
  * Wire format v1 validation (DESIGN §4). Hand-written rather than a schema
  * library because it runs for every event on the hot path; it is strict:
- * unknown keys are refused, every string and number has a bound, and the
+ * unknown keys are refused, every string and number has a bound (from
+ * src/wire/limits.ts, which the tracker and the anonymiser use too), and the
  * result is a fresh object holding only what was checked (so nothing like
  * `__proto__` or an unexpected field can ride along into the sealed job).
  */
+import { pageHostAllowed } from './hosts.js';
+import {
+  CUSTOM_NAME_PATTERN,
+  FORBIDDEN_KEYS,
+  ID_PATTERN,
+  MAX_EVENTS,
+  MAX_ID,
+  MAX_LABEL,
+  MAX_PAGE_COORD,
+  MAX_PROP_NUMBER,
+  MAX_PROP_VALUE,
+  MAX_PROPS,
+  MAX_SELECTOR,
+  MAX_TS,
+  MAX_URL,
+  MAX_VIEWPORT,
+  MAX_VISIBLE_MS,
+  PROP_KEY_PATTERN,
+  SITE_PATTERN,
+} from './limits.js';
 import type { ClickData, CustomData, CustomPropValue, EngagementData, EventType, Viewport, WireEvent } from './types.js';
 
-export const MAX_EVENTS = 50;
-export const LIMITS = {
-  id: 64,
-  url: 2048,
-  selector: 512,
-  label: 64,
-  customName: 64,
-  props: 20,
-  propKey: 64,
-  propValue: 256,
-  viewport: 100_000,
-  pageCoord: 1_000_000,
-  visibleMs: 86_400_000,
-} as const;
-
-const SITE = /^[a-z0-9._-]{1,64}$/;
-const ID = /^[A-Za-z0-9_-]{8,64}$/;
 const HTTP_URL = /^https?:\/\//i;
-const CUSTOM_NAME = /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/;
-const PROP_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * What an event was rejected for, as a bounded metric label: the top-level
+ * field at fault, an unknown key, or a page host that is not the site's.
+ * Never a value from the request.
+ */
+export type RejectionField = 'event' | 'type' | 'id' | 'pageview_id' | 'ts' | 'url' | 'referrer' | 'viewport' | 'click' | 'engagement' | 'custom' | 'unknown_key' | 'host';
+
+/** Where in an event a check failed: a field, or a dotted path below one ("click.x", "custom.props.k"). */
+type Where = Exclude<RejectionField, 'unknown_key' | 'host'> | `${Exclude<RejectionField, 'unknown_key' | 'host'>}.${string}`;
 
 export class BatchError extends Error {
   override readonly name = 'BatchError';
@@ -41,7 +52,10 @@ export class BatchError extends Error {
 
 export interface Rejection {
   index: number;
+  /** For the client: the field at fault and what is wrong (bounded; quotes at most 40 characters of a key). */
   reason: string;
+  /** For metrics. */
+  field: RejectionField;
 }
 
 export interface ValidatedBatch {
@@ -50,101 +64,110 @@ export interface ValidatedBatch {
   rejected: Rejection[];
 }
 
-class Invalid extends Error {}
+class Invalid extends Error {
+  constructor(
+    message: string,
+    readonly field: RejectionField,
+  ) {
+    super(message);
+  }
+}
 
-const fail = (reason: string): never => {
-  throw new Invalid(reason);
+const fieldOf = (where: Where) => where.split('.', 1)[0] as RejectionField;
+
+const fail = (where: Where, problem: string, field: RejectionField = fieldOf(where)): never => {
+  throw new Invalid(`${where}: ${problem}`, field);
 };
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function onlyKeys(o: Record<string, unknown>, allowed: ReadonlySet<string>, where: string): void {
+function onlyKeys(o: Record<string, unknown>, allowed: ReadonlySet<string>, where: Where | EventType): void {
   for (const k in o) {
-    if (!allowed.has(k)) fail(`${where}: unknown key ${JSON.stringify(k.slice(0, 40))}`);
+    if (!allowed.has(k)) throw new Invalid(`${where}: unknown key ${JSON.stringify(k.slice(0, 40))}`, 'unknown_key');
   }
 }
 
 // ES2024 String.prototype.isWellFormed (Node ≥ 20); the lib target here is ES2022.
 const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 
-function str(v: unknown, where: string, max: number, min = 0): string {
-  if (typeof v !== 'string') fail(`${where}: must be a string`);
+function str(v: unknown, where: Where, max: number, min = 0): string {
+  if (typeof v !== 'string') fail(where, 'must be a string');
   const s = v as string;
-  if (s.length > max) fail(`${where}: longer than ${max} characters`);
-  if (s.length < min) fail(`${where}: required`);
+  if (s.length > max) fail(where, `longer than ${max} characters`);
+  if (s.length < min) fail(where, 'required');
   // A lone surrogate (`"\ud800"` is valid JSON) is not text: it would not survive UTF-8 encoding downstream.
-  if (!wellFormed(s)) fail(`${where}: not valid Unicode`);
+  if (!wellFormed(s)) fail(where, 'not valid Unicode');
   return s;
 }
 
-function num(v: unknown, where: string, min: number, max: number, integer = false): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${where}: must be a finite number`);
+function num(v: unknown, where: Where, min: number, max: number, integer = false): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(where, 'must be a finite number');
   const n = v as number;
-  if (n < min || n > max) fail(`${where}: must be between ${min} and ${max}`);
-  if (integer && !Number.isInteger(n)) fail(`${where}: must be an integer`);
+  if (n < min || n > max) fail(where, `must be between ${min} and ${max}`);
+  if (integer && !Number.isInteger(n)) fail(where, 'must be an integer');
   return n;
 }
 
-function httpUrl(v: unknown, where: string): string {
-  const s = str(v, where, LIMITS.url, 1);
-  if (!HTTP_URL.test(s)) fail(`${where}: must be an http(s) URL`);
+function httpUrl(v: unknown, where: Where): string {
+  const s = str(v, where, MAX_URL, 1);
+  if (!HTTP_URL.test(s)) fail(where, 'must be an http(s) URL');
   return s;
 }
 
 const VIEWPORT_KEYS = new Set(['w', 'h']);
 function viewport(v: unknown): Viewport {
-  if (!isPlainObject(v)) return fail('viewport: must be an object');
+  if (!isPlainObject(v)) return fail('viewport', 'must be an object');
   onlyKeys(v, VIEWPORT_KEYS, 'viewport');
-  return { w: num(v.w, 'viewport.w', 0, LIMITS.viewport, true), h: num(v.h, 'viewport.h', 0, LIMITS.viewport, true) };
+  return { w: num(v.w, 'viewport.w', 0, MAX_VIEWPORT, true), h: num(v.h, 'viewport.h', 0, MAX_VIEWPORT, true) };
 }
 
 const CLICK_KEYS = new Set(['selector', 'label', 'x', 'y', 'page_x', 'page_y']);
 function click(v: unknown): ClickData {
-  if (!isPlainObject(v)) return fail('click: must be an object');
+  if (!isPlainObject(v)) return fail('click', 'must be an object');
   onlyKeys(v, CLICK_KEYS, 'click');
   const out: ClickData = {
-    selector: str(v.selector, 'click.selector', LIMITS.selector, 1),
+    selector: str(v.selector, 'click.selector', MAX_SELECTOR, 1),
     x: num(v.x, 'click.x', 0, 1),
     y: num(v.y, 'click.y', 0, 1),
-    page_x: num(v.page_x, 'click.page_x', 0, LIMITS.pageCoord),
-    page_y: num(v.page_y, 'click.page_y', 0, LIMITS.pageCoord),
+    page_x: num(v.page_x, 'click.page_x', 0, MAX_PAGE_COORD),
+    page_y: num(v.page_y, 'click.page_y', 0, MAX_PAGE_COORD),
   };
-  if (v.label !== undefined) out.label = str(v.label, 'click.label', LIMITS.label);
+  if (v.label !== undefined) out.label = str(v.label, 'click.label', MAX_LABEL);
   return out;
 }
 
 const ENGAGEMENT_KEYS = new Set(['visible_ms', 'scroll_depth']);
 function engagement(v: unknown): EngagementData {
-  if (!isPlainObject(v)) return fail('engagement: must be an object');
+  if (!isPlainObject(v)) return fail('engagement', 'must be an object');
   onlyKeys(v, ENGAGEMENT_KEYS, 'engagement');
   return {
-    visible_ms: num(v.visible_ms, 'engagement.visible_ms', 0, LIMITS.visibleMs),
+    visible_ms: num(v.visible_ms, 'engagement.visible_ms', 0, MAX_VISIBLE_MS),
     scroll_depth: num(v.scroll_depth, 'engagement.scroll_depth', 0, 100),
   };
 }
 
 const CUSTOM_KEYS = new Set(['name', 'props']);
 function custom(v: unknown): CustomData {
-  if (!isPlainObject(v)) return fail('custom: must be an object');
+  if (!isPlainObject(v)) return fail('custom', 'must be an object');
   onlyKeys(v, CUSTOM_KEYS, 'custom');
-  const name = str(v.name, 'custom.name', LIMITS.customName, 1);
-  if (!CUSTOM_NAME.test(name)) fail('custom.name: must match [A-Za-z][A-Za-z0-9_.:-]*');
+  const name = str(v.name, 'custom.name', MAX_LABEL, 1);
+  if (!CUSTOM_NAME_PATTERN.test(name)) fail('custom.name', 'must match [A-Za-z][A-Za-z0-9_.:-]*');
   const out: CustomData = { name };
   if (v.props !== undefined) {
-    if (!isPlainObject(v.props)) fail('custom.props: must be an object');
+    if (!isPlainObject(v.props)) fail('custom.props', 'must be an object');
     const props = v.props as Record<string, unknown>;
     const clean: Record<string, CustomPropValue> = {};
     let n = 0;
     for (const k in props) {
-      if (++n > LIMITS.props) fail(`custom.props: at most ${LIMITS.props} properties`);
-      if (FORBIDDEN_KEYS.has(k) || !PROP_KEY.test(k)) fail(`custom.props: key ${JSON.stringify(k.slice(0, 40))} is not allowed`);
+      if (++n > MAX_PROPS) fail('custom.props', `at most ${MAX_PROPS} properties`);
+      if (FORBIDDEN_KEYS.has(k) || !PROP_KEY_PATTERN.test(k)) fail('custom.props', `key ${JSON.stringify(k.slice(0, 40))} is not allowed`);
       const val = props[k];
-      if (typeof val === 'string') clean[k] = str(val, `custom.props.${k}`, LIMITS.propValue);
-      else if (typeof val === 'number') clean[k] = num(val, `custom.props.${k}`, -1e15, 1e15);
+      if (typeof val === 'string') clean[k] = str(val, `custom.props.${k}`, MAX_PROP_VALUE);
+      else if (typeof val === 'number') clean[k] = num(val, `custom.props.${k}`, -MAX_PROP_NUMBER, MAX_PROP_NUMBER);
       else if (typeof val === 'boolean') clean[k] = val;
-      else fail(`custom.props.${k}: must be a string, number or boolean`);
+      else fail(`custom.props.${k}`, 'must be a string, number or boolean');
     }
     out.props = clean;
   }
@@ -160,58 +183,37 @@ const EVENT_KEYS: Record<EventType, ReadonlySet<string>> = {
 };
 
 function event(v: unknown): WireEvent {
-  if (!isPlainObject(v)) return fail('event: must be an object');
+  if (!isPlainObject(v)) return fail('event', 'must be an object');
   const type = v.type;
   if (type !== 'pageview' && type !== 'click' && type !== 'engagement' && type !== 'custom') {
-    return fail('type: must be one of pageview, click, engagement, custom');
+    return fail('type', 'must be one of pageview, click, engagement, custom');
   }
   onlyKeys(v, EVENT_KEYS[type], type);
-  const id = str(v.id, 'id', LIMITS.id, 1);
-  if (!ID.test(id)) fail('id: must be 8–64 of [A-Za-z0-9_-]');
-  const pageviewId = str(v.pageview_id, 'pageview_id', LIMITS.id, 1);
-  if (!ID.test(pageviewId)) fail('pageview_id: must be 8–64 of [A-Za-z0-9_-]');
+  const id = str(v.id, 'id', MAX_ID, 1);
+  if (!ID_PATTERN.test(id)) fail('id', 'must be 8–64 of [A-Za-z0-9_-]');
+  const pageviewId = str(v.pageview_id, 'pageview_id', MAX_ID, 1);
+  if (!ID_PATTERN.test(pageviewId)) fail('pageview_id', 'must be 8–64 of [A-Za-z0-9_-]');
   const out: WireEvent = { type, id, pageview_id: pageviewId, url: httpUrl(v.url, 'url') };
-  if (v.ts !== undefined) out.ts = num(v.ts, 'ts', 0, 1e13, true);
+  if (v.ts !== undefined) out.ts = num(v.ts, 'ts', 0, MAX_TS, true);
   if (v.viewport !== undefined) out.viewport = viewport(v.viewport);
   switch (type) {
     case 'pageview':
-      if (v.referrer !== undefined && v.referrer !== '') out.referrer = str(v.referrer, 'referrer', LIMITS.url);
+      if (v.referrer !== undefined && v.referrer !== '') out.referrer = str(v.referrer, 'referrer', MAX_URL);
       break;
     case 'click':
-      if (v.click === undefined) fail('click: required for a click event');
+      if (v.click === undefined) fail('click', 'required for a click event');
       out.click = click(v.click);
       break;
     case 'engagement':
-      if (v.engagement === undefined) fail('engagement: required for an engagement event');
+      if (v.engagement === undefined) fail('engagement', 'required for an engagement event');
       out.engagement = engagement(v.engagement);
       break;
     case 'custom':
-      if (v.custom === undefined) fail('custom: required for a custom event');
+      if (v.custom === undefined) fail('custom', 'required for a custom event');
       out.custom = custom(v.custom);
       break;
   }
   return out;
-}
-
-const REASON_FIELDS = new Set(['event', 'type', 'id', 'pageview_id', 'ts', 'url', 'referrer', 'viewport', 'click', 'engagement', 'custom']);
-
-/** A bounded metric label for a rejection reason: the field at fault, never a value from the request. */
-export function rejectionLabel(reason: string): string {
-  if (reason.includes(': unknown key')) return 'unknown_key';
-  if (reason.startsWith('url: host')) return 'host';
-  const field = reason.slice(0, Math.max(0, reason.indexOf(':'))).split('.')[0] ?? '';
-  return REASON_FIELDS.has(field) ? field : 'other';
-}
-
-/** Whether a page URL's host is one of the site's hosts (a configured entry may carry a port). */
-export function pageHostAllowed(url: string, hosts: readonly string[]): boolean | undefined {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return undefined;
-  }
-  return hosts.includes(u.hostname) || (u.port !== '' && hosts.includes(u.host));
 }
 
 const BATCH_KEYS = new Set(['site', 'events']);
@@ -225,7 +227,7 @@ export function validateBatch(body: unknown, sites: Readonly<Record<string, read
   for (const k in body) if (!BATCH_KEYS.has(k)) throw new BatchError(400, `unknown key ${JSON.stringify(k.slice(0, 40))} in batch`);
   const site = body.site;
   if (typeof site !== 'string' || site === '') throw new BatchError(400, '"site" is required');
-  if (!SITE.test(site)) throw new BatchError(400, '"site" must be 1–64 of [a-z0-9._-]');
+  if (!SITE_PATTERN.test(site)) throw new BatchError(400, '"site" must be 1–64 of [a-z0-9._-]');
   const hosts = Object.hasOwn(sites, site) ? sites[site] : undefined;
   if (!hosts) throw new BatchError(403, `unknown site ${JSON.stringify(site)}`);
   const events = body.events;
@@ -239,15 +241,15 @@ export function validateBatch(body: unknown, sites: Readonly<Record<string, read
     try {
       const e = event(events[i]);
       const allowed = pageHostAllowed(e.url, hosts);
-      if (allowed === undefined) fail('url: not a valid URL');
+      if (allowed === undefined) fail('url', 'not a valid URL');
       if (!allowed) {
         hostRejections++;
-        fail('url: host is not configured for this site');
+        fail('url', 'host is not configured for this site', 'host');
       }
       ok.push(e);
     } catch (err) {
       if (!(err instanceof Invalid)) throw err;
-      rejected.push({ index: i, reason: err.message });
+      rejected.push({ index: i, reason: err.message, field: err.field });
     }
   }
   if (ok.length === 0 && hostRejections === events.length) {

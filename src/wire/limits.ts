@@ -1,0 +1,42 @@
+/**
+ * Every limit of wire format v1 (docs/design.md §4), defined once. The tracker
+ * caps what it sends to these (src/tracker/, bundled into /t.js), the
+ * collector refuses what exceeds them (src/wire/validate.ts), and the
+ * anonymiser clamps to them again (src/anonymise/) for anything that reached
+ * the queue some other way. Plain constants, so the tracker's bundle keeps
+ * only the few it uses. No imports: the tracker, the collector and the worker
+ * all load this file.
+ */
+
+/** Largest request body, in bytes. */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** Events in one request. */
+export const MAX_EVENTS = 50;
+/** `id` and `pageview_id`: random per event / per page load. */
+export const ID_PATTERN = /^[\w-]{8,64}$/;
+export const MAX_ID = 64;
+/** `site`: a configured site key. */
+export const SITE_PATTERN = /^[a-z0-9._-]{1,64}$/;
+/** Page URL and referrer, in characters. */
+export const MAX_URL = 2048;
+/** Click selector as sent (the anonymiser keeps a shorter, sanitised path). */
+export const MAX_SELECTOR = 512;
+/** Click label (`data-track`) and custom event name. */
+export const MAX_LABEL = 64;
+export const CUSTOM_NAME_PATTERN = /^[A-Za-z][\w.:-]{0,63}$/;
+/** Custom event properties: how many, key shape, longest string value. */
+export const MAX_PROPS = 20;
+export const PROP_KEY_PATTERN = /^[\w.-]{1,64}$/;
+export const MAX_PROP_VALUE = 128;
+/** Keys that could reach an object's prototype: never taken as property names. */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+/** Largest numeric prop value, either sign. */
+export const MAX_PROP_NUMBER = 1e15;
+/** Viewport width/height, CSS pixels. */
+export const MAX_VIEWPORT = 100_000;
+/** Click position on the page, CSS pixels. */
+export const MAX_PAGE_COORD = 100_000;
+/** Visible time of one page view: a day. */
+export const MAX_VISIBLE_MS = 86_400_000;
+/** Advisory client timestamp (ms since epoch): below the year 2286. */
+export const MAX_TS = 1e13;
