@@ -75,7 +75,7 @@ async function startPipeline(dataDir: string, prefix: string): Promise<Pipeline>
   const url = `http://127.0.0.1:${port}`;
   const tokens = () => (JSON.parse(fs.readFileSync(path.join(dataDir, 'tokens.json'), 'utf8')) as { admin: string }).admin;
   if (MODE === 'all-in-one') {
-    const p = await startProcess('src/app/all-in-one.ts', env, `${url}/healthz`, 120_000);
+    const p = await startProcess('src/app/all-in-one-main.ts', env, `${url}/healthz`, 120_000);
     return { url, queryUrl: url, procs: [p], adminToken: tokens, stop: async () => void (await p.stop('SIGTERM')) };
   }
   const collector = await startProcess('src/app/collector-main.ts', env, `${url}/healthz`, 120_000);

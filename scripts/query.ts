@@ -5,9 +5,9 @@
  * --analyst; dev tokens are read from DATA_DIR/tokens.json). Server mode
  * (CLICKHOUSE_URL set): asks the server directly, read-only.
  */
-import { createClient } from '@clickhouse/client';
 import { loadConfig } from '../src/config/config.js';
 import { resolveTokens } from '../src/query/tokens.js';
+import { serverClient } from '../src/store/client.js';
 
 const args = process.argv.slice(2);
 let format = 'PrettyCompactMonoBlock';
@@ -27,7 +27,7 @@ if (!sql) {
 try {
   const config = loadConfig();
   if (config.store.url) {
-    const client = createClient({ url: config.store.url, username: config.store.username, password: config.store.password, database: config.store.database });
+    const client = serverClient({ ...config.store, url: config.store.url });
     const rs = await client.query({ query: sql, format: format as 'CSV', clickhouse_settings: { readonly: '1' } });
     process.stdout.write(await rs.text());
     await client.close();

@@ -9,7 +9,7 @@ import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCollectorApp, type CollectQueue } from '../src/collect/app.js';
 import type { RequestContext } from '../src/wire/types.js';
-import { createHttpServer, listen } from '../src/app/collector.js';
+import { createHttpServer, listen } from '../src/http/server.js';
 import { createLogger } from '../src/observe/logger.js';
 import { createMetrics } from '../src/observe/metrics.js';
 import { batch, BROWSER_UA, EventBuilder, mixedBatch } from './support/builders.js';

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCollectorApp } from '../src/collect/app.js';
 import { RateLimiter } from '../src/collect/rate-limit.js';
-import { createHttpServer, listen } from '../src/app/collector.js';
+import { createHttpServer, listen } from '../src/http/server.js';
 import { createLogger } from '../src/observe/logger.js';
 import { createMetrics } from '../src/observe/metrics.js';
 import { producerConnection } from '../src/queue/redis.js';

@@ -1,22 +1,19 @@
 /**
- * `npm start`: collector + anonymiser worker + embedded ClickHouse in one
- * process, for a laptop, a demo or a small shop. The one composition root of
- * that process.
+ * The all-in-one (`npm start`, entry src/app/all-in-one-main.ts): collector +
+ * anonymiser worker + embedded ClickHouse in one process, for a laptop, a
+ * demo or a small shop. The one composition root of that process.
  */
 import type { Config } from '../config/config.js';
-import { loadConfig } from '../config/config.js';
-import { createTrackerRouter } from '../tracker/serve.js';
-import { createLogger, type Logger } from '../observe/logger.js';
+import type { Logger } from '../observe/logger.js';
 import { createMetrics, type Metrics } from '../observe/metrics.js';
 import { createMetricsRouter } from '../observe/metrics-router.js';
 import { createDashboardRouter } from '../query/dashboard.js';
 import { createQueryRouter } from '../query/router.js';
 import { resolveTokens, type Tokens } from '../query/tokens.js';
-import { openStore, type Store } from '../store/client.js';
-import { migrate, migrationVars } from '../store/migrate.js';
+import type { Store } from '../store/client.js';
+import { createTrackerRouter } from '../tracker/serve.js';
 import { startCollector, type Collector } from './collector.js';
-import { isEntry } from './entry.js';
-import { onShutdown } from './shutdown.js';
+import { openMigratedStore, storeReadiness } from './startup.js';
 import { startWorker, type AnonymiserWorker } from './worker.js';
 
 export interface AllInOne {
@@ -29,16 +26,19 @@ export interface AllInOne {
   close(): Promise<void>;
 }
 
-export async function startAllInOne(config: Config, log: Logger, opts: { lockMs?: number; maxBackoffMs?: number } = {}): Promise<AllInOne> {
-  const metrics = createMetrics({ defaultMetrics: true });
-  const store = await openStore(config.store);
+export async function startAllInOne(
+  config: Config,
+  log: Logger,
+  opts: { lockMs?: number; maxBackoffMs?: number; metrics?: Metrics } = {},
+): Promise<AllInOne> {
+  const metrics = opts.metrics ?? createMetrics({ defaultMetrics: true });
+  const store = await openMigratedStore(config, log);
+  let worker: AnonymiserWorker | undefined;
   try {
-    // MIGRATE_ON_START=false: the schema is applied by `npm run migrate` (an insert-only ClickHouse user may not run DDL).
-    if (config.store.migrateOnStart) await migrate(store.client, migrationVars(config.store), log);
-    else log.info('MIGRATE_ON_START=false: not applying migrations');
     const tokens = resolveTokens(config.auth, config.store.dataDir, !config.production);
     // The collector's 250 ms queue sample feeds /metrics here: the worker need not sample the same queue too.
-    const worker = await startWorker(config, { log, metrics, store, lockMs: opts.lockMs, maxBackoffMs: opts.maxBackoffMs, queueGauges: false });
+    worker = await startWorker(config, { log, metrics, store, lockMs: opts.lockMs, maxBackoffMs: opts.maxBackoffMs, queueGauges: false });
+    const inserter = worker.inserter;
     const collector = await startCollector(config, {
       log,
       metrics,
@@ -48,30 +48,24 @@ export async function startAllInOne(config: Config, log: Logger, opts: { lockMs?
         createDashboardRouter(),
         createMetricsRouter(metrics),
       ],
-      readiness: [
-        {
-          name: 'store',
-          async check() {
-            const r = await store.client.ping();
-            return { ok: r.success, detail: { embedded: store.embedded, lastInsertAt: worker.inserter.lastInsertAt || null } };
-          },
-        },
-      ],
+      readiness: [storeReadiness(store, () => inserter.lastInsertAt)],
     });
+    const running = worker;
     return {
       config,
       collector,
-      worker,
+      worker: running,
       store,
       tokens,
       metrics,
       async close() {
         await collector.close();
-        await worker.close();
+        await running.close();
         await store.close();
       },
     };
   } catch (err) {
+    await worker?.close().catch(() => {});
     await store.close().catch(() => {});
     throw err;
   }
@@ -95,25 +89,3 @@ export function banner(p: AllInOne): string {
   lines.push('');
   return lines.join('\n');
 }
-
-async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    console.error((err as Error).message);
-    process.exit(2);
-  }
-  const log = createLogger(config.logLevel, 'all-in-one');
-  let app: AllInOne;
-  try {
-    app = await startAllInOne(config, log);
-  } catch (err) {
-    log.fatal({ err: { name: (err as Error).name, message: (err as Error).message } }, 'cannot start');
-    process.exit(1);
-  }
-  process.stdout.write(banner(app) + '\n');
-  onShutdown(log, config.shutdownGraceMs, () => app.close());
-}
-
-if (isEntry(import.meta.url)) void main();

@@ -2,11 +2,12 @@
  * Composition of a collector: Redis (fail-fast producer connection), the
  * sealer, the group-commit producer, the express app and its HTTP server.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import type { Router } from 'express';
 import type { Config } from '../config/config.js';
-import { createCollectorApp, type ReadinessCheck } from '../collect/app.js';
+import { createCollectorApp } from '../collect/app.js';
+import { closeServer, createHttpServer, listen } from '../http/server.js';
+import type { ReadinessCheck } from '../observe/health.js';
 import { RateLimiter } from '../collect/rate-limit.js';
 import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
@@ -28,25 +29,6 @@ export interface CollectorOptions {
   routers?: Router[];
   readiness?: ReadinessCheck[];
   port?: number;
-}
-
-export function createHttpServer(handler: http.RequestListener): http.Server {
-  // Slow clients are cut off: headers within 5 s, the whole request within 10 s, checked every second.
-  const server = http.createServer({ headersTimeout: 5000, requestTimeout: 10_000, connectionsCheckingInterval: 1000, keepAliveTimeout: 5000 }, handler);
-  return server;
-}
-
-export async function listen(server: http.Server, port: number, host: string): Promise<string> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
-  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  return `http://${shown}:${addr.port}`;
 }
 
 export async function startCollector(config: Config, opts: CollectorOptions): Promise<Collector> {
@@ -114,9 +96,7 @@ export async function startCollector(config: Config, opts: CollectorOptions): Pr
       server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
         res.shouldKeepAlive = false;
       });
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      await closed;
+      await closeServer(server);
       await producer.close();
       redis.disconnect();
     },

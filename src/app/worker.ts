@@ -2,6 +2,8 @@
  * Composition of an anonymiser worker: sealing key, daily salts in Redis, the
  * UA parser cache, the batched inserter, the BullMQ consumer, and a queue
  * sampler feeding its /metrics (a standalone worker has no collector to do it).
+ * startWorker is the worker alone (the all-in-one adds a collector to it);
+ * startWorkerProcess is `npm run worker`: store, worker and its HTTP server.
  */
 import type { Config } from '../config/config.js';
 import { createDeviceParser, type DeviceParser } from '../anonymise/device.js';
@@ -21,6 +23,12 @@ import { EventInserter } from '../store/inserter.js';
 import { scheduleRollup, utcDay } from '../store/rollup.js';
 import { recordCleanStop, repairAfterUncleanStop } from '../store/repair.js';
 import { createJobProcessor, type AnonymiseStep } from '../ingest/anonymise-job.js';
+import { closeServer, createHttpServer, createRoutesApp, listen } from '../http/server.js';
+import { createHealthRouter } from '../observe/health.js';
+import { createMetricsRouter } from '../observe/metrics-router.js';
+import { createQueryRouter } from '../query/router.js';
+import { resolveTokens } from '../query/tokens.js';
+import { openMigratedStore, storeReadiness, type ProcessContext, type RunningProcess } from './startup.js';
 import { anonymiseRequest } from '../anonymise/pipeline.js';
 import { createFaults } from './faults.js';
 
@@ -167,4 +175,39 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
       if (store.embedded) recordCleanStop(store.dataPath);
     },
   };
+}
+
+/**
+ * `npm run worker`: the store (migrated unless MIGRATE_ON_START=false), the
+ * worker, and on WORKER_PORT its health, metrics and, in embedded mode where
+ * this process owns the data directory, /query.
+ */
+export async function startWorkerProcess({ config, log, metrics }: ProcessContext): Promise<RunningProcess> {
+  const store = await openMigratedStore(config, log);
+  let worker: AnonymiserWorker | undefined;
+  try {
+    worker = await startWorker(config, { log, metrics, store });
+    const inserter = worker.inserter;
+    let server: import('node:http').Server | undefined;
+    if (config.http.workerPort > 0) {
+      const routers = [createHealthRouter([storeReadiness(store, () => inserter.lastInsertAt)]), createMetricsRouter(metrics)];
+      if (store.embedded) routers.push(createQueryRouter({ client: store.client, tokens: resolveTokens(config.auth, config.store.dataDir, !config.production), log }));
+      server = createHttpServer(createRoutesApp(routers, log));
+      const url = await listen(server, config.http.workerPort, config.http.host);
+      log.info({ listen: url }, 'worker HTTP (health, metrics' + (store.embedded ? ', query' : '') + ')');
+    }
+    log.info({ embedded: store.embedded }, 'worker started');
+    const running = worker;
+    return {
+      async close() {
+        if (server) await closeServer(server);
+        await running.close();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    await worker?.close().catch(() => {});
+    await store.close().catch(() => {});
+    throw err;
+  }
 }

@@ -7,10 +7,12 @@
  * sent only after Redis has the job.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, { type Request, type Response, type Router } from 'express';
 import proxyaddr from 'proxy-addr';
 import type { RequestContext } from '../wire/types.js';
 import { isCanonicalIp } from '../wire/ip.js';
+import { createRoutesApp } from '../http/server.js';
+import { createHealthRouter, type ReadinessCheck } from '../observe/health.js';
 import type { Logger } from '../observe/logger.js';
 import type { Metrics, RefusalReason } from '../observe/metrics.js';
 import { BodyError, checkBodyHeaders, parseJson, readBodyText } from './body.js';
@@ -20,11 +22,6 @@ import { BatchError, validateBatch } from '../wire/validate.js';
 export interface CollectQueue {
   submit(req: { ctx: RequestContext; events: import('../wire/types.js').WireEvent[] }): Promise<void>;
   overloaded(): boolean;
-}
-
-export interface ReadinessCheck {
-  name: string;
-  check(): Promise<{ ok: boolean; detail?: Record<string, unknown> }>;
 }
 
 export interface CollectorDeps {
@@ -69,8 +66,14 @@ export function consentWithdrawn(req: IncomingMessage, consent: CollectorDeps['c
 export function createCollectorApp(deps: CollectorDeps): RequestListener {
   const { metrics, log } = deps;
   const now = deps.now ?? Date.now;
-  const app = express();
-  app.disable('x-powered-by');
+  // Preflight for clients posting application/json cross-origin (the tracker's text/plain needs none).
+  const collectRoutes = express.Router();
+  collectRoutes.options('/collect', (_req, res) => {
+    res.set({ ...COLLECT_CORS, 'Access-Control-Allow-Methods': 'POST', 'Access-Control-Allow-Headers': 'Content-Type', 'Access-Control-Max-Age': '86400' });
+    res.status(204).end();
+  });
+  collectRoutes.all('/collect', (_req, res) => sendJson(res, 405, { error: 'use POST' }, { Allow: 'POST' }));
+  const app = createRoutesApp([collectRoutes, createHealthRouter(deps.readiness), ...(deps.routers ?? [])], log);
   app.disable('etag');
   app.set('trust proxy', deps.trustProxy);
   // express's own compiled form of the trust-proxy setting, so req.ip on the hot path is exactly express's.
@@ -150,42 +153,6 @@ export function createCollectorApp(deps: CollectorDeps): RequestListener {
     }
   };
 
-  // Preflight for clients posting application/json cross-origin (the tracker's text/plain needs none).
-  app.options('/collect', (_req, res) => {
-    res.set({ ...COLLECT_CORS, 'Access-Control-Allow-Methods': 'POST', 'Access-Control-Allow-Headers': 'Content-Type', 'Access-Control-Max-Age': '86400' });
-    res.status(204).end();
-  });
-  app.all('/collect', (_req, res) => sendJson(res, 405, { error: 'use POST' }, { Allow: 'POST' }));
-
-  app.get('/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }));
-
-  app.get('/readyz', async (_req, res) => {
-    const results: Record<string, unknown> = {};
-    let ready = true;
-    await Promise.all(
-      deps.readiness.map(async (c) => {
-        try {
-          const r = await withTimeout(c.check(), 2000);
-          results[c.name] = { ok: r.ok, ...r.detail };
-          if (!r.ok) ready = false;
-        } catch (err) {
-          results[c.name] = { ok: false, error: (err as Error).message };
-          ready = false;
-        }
-      }),
-    );
-    sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks: results });
-  });
-
-  for (const r of deps.routers ?? []) app.use(r);
-
-  app.use((_req: Request, res: Response) => sendJson(res, 404, { error: 'not found' }));
-  // express 5 routes async errors here; answer JSON, never a stack trace.
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const status = typeof (err as { status?: unknown }).status === 'number' ? (err as { status: number }).status : 500;
-    if (status >= 500) log.error({ err }, 'request failed');
-    if (!res.headersSent) sendJson(res, status, { error: status >= 500 ? 'internal error' : (err as Error).message });
-  });
   return (req, res) => {
     if (req.method === 'POST' && (req.url === '/collect' || req.url?.startsWith('/collect?'))) {
       collect(req, res).catch((err: unknown) => {
@@ -196,14 +163,4 @@ export function createCollectorApp(deps: CollectorDeps): RequestListener {
     }
     app(req as Request, res as Response);
   };
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    }),
-  ]);
 }

@@ -27,7 +27,7 @@
  * and every later insert of the worker would fail. A query-level SETTINGS
  * clause is scoped to that query in both modes.
  */
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient } from '../store/client.js';
 
 export type Role = 'analyst' | 'admin';
 

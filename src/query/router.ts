@@ -6,7 +6,7 @@
  * logged with who and when and its text, never its result.
  */
 import express, { type Router } from 'express';
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient } from '../store/client.js';
 import type { Logger } from '../observe/logger.js';
 import { analystViews, checkQuery, QueryDenied, QueryRefused, readOnlySql } from './guard.js';
 import { roleFor, type Tokens } from './tokens.js';

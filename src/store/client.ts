@@ -23,6 +23,18 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** A client of the ClickHouse server at CLICKHOUSE_URL (server mode only), on its database. */
+export function serverClient(cfg: Config['store'] & { url: string }): ClickHouseClient {
+  return createClient({
+    url: cfg.url,
+    username: cfg.username,
+    password: cfg.password,
+    database: cfg.database,
+    request_timeout: 30_000,
+    clickhouse_settings: { date_time_input_format: 'best_effort' },
+  });
+}
+
 export async function openStore(cfg: Config['store']): Promise<Store> {
   if (cfg.url) {
     const admin = createClient({ url: cfg.url, username: cfg.username, password: cfg.password });
@@ -30,14 +42,7 @@ export async function openStore(cfg: Config['store']): Promise<Store> {
       // An ingest user may lack CREATE DATABASE; the database then must exist already.
     });
     await admin.close();
-    const client = createClient({
-      url: cfg.url,
-      username: cfg.username,
-      password: cfg.password,
-      database: cfg.database,
-      request_timeout: 30_000,
-      clickhouse_settings: { date_time_input_format: 'best_effort' },
-    });
+    const client = serverClient({ ...cfg, url: cfg.url });
     return { client, embedded: false, dataPath: '', close: () => client.close() };
   }
   const dataPath = path.join(cfg.dataDir, 'clickhouse');
