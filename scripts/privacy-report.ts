@@ -6,9 +6,9 @@
  * (system.tables / system.columns), never copied by hand; aggregate columns are
  * explained by the materialised view that fills them (its SELECT, read from
  * the store); prefixes, consent and retention come from the validated config.
- * Only what each `events` column holds and which anonymiser rule made it is
- * written here, and the test fails when a column has no description (or a
- * description has no column).
+ * What each `events` column holds and which anonymiser rule made it comes
+ * from the events column table (src/anonymise/row.ts), and the test fails
+ * when a column has no description (or a description has no column).
  *
  * Store: with CLICKHOUSE_URL, that server (read-only queries). Otherwise a
  * fresh embedded store in a temporary directory, migrated with this config,
@@ -24,53 +24,16 @@ import { loadConfig, type Config } from '../src/config/config.js';
 import { openStore, type Store } from '../src/store/client.js';
 import { migrate, migrationVars } from '../src/store/migrate.js';
 import { MAX_IPV4_PREFIX, MAX_IPV6_PREFIX } from '../src/anonymise/ip.js';
+import { EVENT_TABLE } from '../src/anonymise/row.js';
 import { tokensFile } from '../src/query/tokens.js';
 
-/** What each column of `events` holds and the rule (src/anonymise/…) that produced it. */
-export const EVENT_COLUMNS: Record<string, { holds: string; rule: string }> = {
-  site: { holds: 'configured site key', rule: 'collector: must be a configured site (src/collect/wire.ts)' },
-  ts: { holds: 'server receive time (ms)', rule: 'collector clock, not the client timestamp (pipeline.ts formatTimestamp)' },
-  type: { holds: 'event type: pageview, click, engagement, custom', rule: 'wire format v1 enum' },
-  event_id: {
-    holds: '64-bit keyed hash of the event',
-    rule: 'SHA-256(page-view secret, client event id), first 64 bits; the secret is the last 192 bits of the page view\'s HMAC under the day salt, never stored (ids.ts eventId)',
-  },
-  pageview_id: { holds: '64-bit keyed hash of the page view', rule: 'HMAC-SHA256(day salt, site, visitor id, client page-view id), first 64 bits (ids.ts pageviewKey)' },
-  visitor_id: { holds: 'daily visitor hash; links events of one day only', rule: 'HMAC-SHA256(day salt, site, full IP, full UA), first 64 bits; salt gone after ≤ 48 h (ids.ts visitorId, salts.ts)' },
-  host: { holds: 'page host, lowercased, no port or userinfo', rule: 'must be one of the site hosts (url.ts scrubUrl)' },
-  path: { holds: 'page path with personal data replaced by :email :phone :card :num :id :token', rule: 'fragment and path parameters dropped, segments scrubbed (url.ts scrubPath)' },
-  query: { holds: 'allowlisted query parameters only (QUERY_ALLOWLIST), values scrubbed', rule: 'every other parameter dropped (url.ts scrubUrl)' },
-  utm_source: { holds: 'utm_source value, scrubbed', rule: 'url.ts scrubValue' },
-  utm_medium: { holds: 'utm_medium value, scrubbed', rule: 'url.ts scrubValue' },
-  utm_campaign: { holds: 'utm_campaign value, scrubbed', rule: 'url.ts scrubValue' },
-  utm_term: { holds: 'utm_term value, scrubbed', rule: 'url.ts scrubValue' },
-  utm_content: { holds: 'utm_content value, scrubbed', rule: 'url.ts scrubValue' },
-  referrer_host: { holds: 'external referrer host only (labels scrubbed, IP hosts as :ip)', rule: 'url.ts scrubReferrer / scrubHost' },
-  referrer_path: { holds: 'internal referrer path only, scrubbed', rule: 'url.ts scrubReferrer' },
-  ip_prefix: { holds: 'client network: IPv4 /IPV4_PREFIX, IPv6 /IPV6_PREFIX; embedded IPv4 as IPv4; "" when refused', rule: 'strict parse + truncation (ip.ts truncateIp)' },
-  browser: { holds: 'browser family', rule: 'ua-parser-js 1.0 family name (device.ts)' },
-  browser_major: { holds: 'browser major version', rule: 'device.ts' },
-  os: { holds: 'OS family', rule: 'device.ts' },
-  os_major: { holds: 'OS major version', rule: 'device.ts' },
-  device_type: { holds: 'device type (desktop when absent)', rule: 'device.ts; no model, no UA string' },
-  device_vendor: { holds: 'device vendor', rule: 'device.ts' },
-  language: { holds: 'primary ISO 639-1 subtag of Accept-Language', rule: 'language.ts' },
-  viewport_w: { holds: 'viewport width bucket (common breakpoints)', rule: 'viewport.ts bucketWidth' },
-  viewport_h: { holds: 'viewport height, 100 px buckets, ≤ 2000', rule: 'viewport.ts bucketHeight' },
-  click_selector: { holds: 'CSS path of tags, safe ids and classes; no text, no attribute values', rule: 'click.ts sanitiseSelector' },
-  click_label: { holds: 'developer-set data-track label, if it is a safe constant', rule: 'click.ts sanitiseLabel' },
-  click_x: { holds: 'click position as a fraction of the element width, 0.01 steps', rule: 'click.ts sanitiseClick' },
-  click_y: { holds: 'click position as a fraction of the element height, 0.01 steps', rule: 'click.ts sanitiseClick' },
-  page_x: { holds: 'page x position, 10 px buckets', rule: 'click.ts sanitiseClick' },
-  page_y: { holds: 'page y position, 10 px buckets', rule: 'click.ts sanitiseClick' },
-  visible_ms: { holds: 'page stay (visible time), ms, ≤ 24 h', rule: 'pipeline.ts' },
-  scroll_depth: { holds: 'maximum scroll depth, percent', rule: 'pipeline.ts' },
-  custom_name: { holds: 'custom event name (a developer constant)', rule: 'custom.ts sanitiseCustom' },
-  custom_props: {
-    holds: '≤ 20 props; keys identifying a person or their transaction (user, customer, session, email, phone, order, payment, card, token, ip, address, name, …) and ids of anything but page objects dropped (product, sku, item, category ids kept); values scrubbed, ≤ 128 chars',
-    rule: 'custom.ts sanitiseCustom',
-  },
-};
+/**
+ * What each column of `events` holds and the rule (src/anonymise/…) that produced it, by column name: taken from
+ * the events column table (src/anonymise/row.ts), where each column is defined once.
+ */
+export const EVENT_COLUMNS: Record<string, { holds: string; rule: string }> = Object.fromEntries(
+  EVENT_TABLE.map((c) => [c.name, { holds: c.holds, rule: c.rule }]),
+);
 
 /** Long-lived daily tables written by the rollup (src/store/rollup.ts), not by a materialised view. */
 const ROLLUP_TABLES = new Set(['agg_engagement_daily', 'agg_scroll_daily', 'agg_visible_time_daily', 'agg_entry_exit_daily', 'agg_transitions_daily', 'rollup_days']);

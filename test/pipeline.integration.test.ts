@@ -1,6 +1,6 @@
 /**
  * The foundation end to end: a v1 batch through the real collector, real
- * Redis, the worker and the embedded ClickHouse; every answer of DESIGN §4;
+ * Redis, the worker and the embedded ClickHouse; every answer of docs/design.md §4.3;
  * nothing readable in Redis; the query endpoint's access rules.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-/** Clicks (DESIGN §3 item 6): selector paths without personal data, labels, rounded and bucketed coordinates. */
+/** Clicks (docs/design.md §3.6): selector paths without personal data, labels, rounded and bucketed coordinates. */
 import { describe, expect, it } from 'vitest';
 import { generatedName, sanitiseClick, sanitiseLabel, sanitiseSelector } from './click.js';
 

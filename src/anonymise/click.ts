@@ -1,5 +1,5 @@
 /**
- * Clicks (DESIGN §3 item 6): a selector path built only from tag names, ids
+ * Clicks (docs/design.md §3.6): a selector path built only from tag names, ids
  * and classes that do not look like personal data or random tokens, plus the
  * developer-set label. No text, no attribute values. Element fractions are
  * rounded to 0.01 and page positions bucketed to 10 px.

@@ -1,4 +1,4 @@
-/** Device generalisation (DESIGN §3 item 4): families and majors only; bots, crawlers and headless browsers dropped; a bounded cache. */
+/** Device generalisation (docs/design.md §3.4): families and majors only; bots, crawlers and headless browsers dropped; a bounded cache. */
 import { describe, expect, it } from 'vitest';
 import { createDeviceParser, parseDevice } from './device.js';
 

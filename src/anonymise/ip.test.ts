@@ -1,5 +1,5 @@
 /**
- * IP truncation (DESIGN §3 item 2): public vectors (Matomo, Google Analytics),
+ * IP truncation (docs/design.md §3.2): public vectors (Matomo, Google Analytics),
  * every embedded-IPv4 form, every refused form, and properties over random
  * addresses.
  */

@@ -1,5 +1,5 @@
 /**
- * IP truncation (DESIGN §3 item 2). Only canonical addresses are accepted
+ * IP truncation (docs/design.md §3.2). Only canonical addresses are accepted
  * (src/wire/ip.ts parses them; refused ones are stored as the unknown marker
  * and counted).
  *

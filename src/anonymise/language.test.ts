@@ -1,4 +1,4 @@
-/** Language (primary ISO 639-1 subtag only) and viewport buckets (DESIGN §3 item 4). */
+/** Language (primary ISO 639-1 subtag only) and viewport buckets (docs/design.md §3.4). */
 import { describe, expect, it } from 'vitest';
 import { primaryLanguage } from './language.js';
 import { bucketHeight, bucketWidth } from './viewport.js';

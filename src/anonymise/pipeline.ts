@@ -20,6 +20,7 @@ import { truncateParsed, UNKNOWN_IP, checkPrefixes } from './ip.js';
 import { parseStrictIp } from '../wire/ip.js';
 import { primaryLanguage } from './language.js';
 import type { AnonymiseConfig, DropReason, EventRow } from './types.js';
+import { emptyRow } from './row.js';
 import type { CollectedRequest } from '../wire/types.js';
 import { scrubReferrer, scrubUrl } from './url.js';
 import { hostIsSites } from '../wire/hosts.js';
@@ -124,44 +125,23 @@ export function anonymiseRequest(req: CollectedRequest, salt: Buffer, deps: Anon
 /** 7–8. Type-specific data, sanitised, in a row whose other fields are filled by the caller. */
 function shapeRow(e: WireEvent, site: string, ts: string, url: NonNullable<ReturnType<typeof scrubUrl>>, siteHosts: readonly string[]): EventRow | null {
   const ref = e.type === 'pageview' ? scrubReferrer(e.referrer, siteHosts) : { host: '', path: '' };
-  const row: EventRow = {
-    site,
-    ts,
-    type: e.type,
-    event_id: '',
-    pageview_id: '',
-    visitor_id: '',
-    host: url.host,
-    path: url.path,
-    query: url.query,
-    utm_source: url.utm.source,
-    utm_medium: url.utm.medium,
-    utm_campaign: url.utm.campaign,
-    utm_term: url.utm.term,
-    utm_content: url.utm.content,
-    referrer_host: ref.host,
-    referrer_path: ref.path,
-    ip_prefix: '',
-    browser: '',
-    browser_major: '',
-    os: '',
-    os_major: '',
-    device_type: '',
-    device_vendor: '',
-    language: '',
-    viewport_w: bucketWidth(e.viewport?.w),
-    viewport_h: bucketHeight(e.viewport?.h),
-    click_selector: '',
-    click_label: '',
-    click_x: 0,
-    click_y: 0,
-    page_x: 0,
-    page_y: 0,
-    visible_ms: 0,
-    scroll_depth: 0,
-    custom_name: '',
-    custom_props: {},
-  };
+  // Every column at its empty value (row.ts); the ones this event has are filled below and by the caller.
+  const row = emptyRow();
+  row.site = site;
+  row.ts = ts;
+  row.type = e.type;
+  row.host = url.host;
+  row.path = url.path;
+  row.query = url.query;
+  row.utm_source = url.utm.source;
+  row.utm_medium = url.utm.medium;
+  row.utm_campaign = url.utm.campaign;
+  row.utm_term = url.utm.term;
+  row.utm_content = url.utm.content;
+  row.referrer_host = ref.host;
+  row.referrer_path = ref.path;
+  row.viewport_w = bucketWidth(e.viewport?.w);
+  row.viewport_h = bucketHeight(e.viewport?.h);
   if (e.type === 'click' && e.click) {
     const c = sanitiseClick(e.click);
     row.click_selector = c.selector;

@@ -1,5 +1,5 @@
 /**
- * Daily salts and keyed ids (DESIGN §3 item 3), with a controllable clock:
+ * Daily salts and keyed ids (docs/design.md §3.3), with a controllable clock:
  * after rotation yesterday's ids do not link to today's, a salt lives at most
  * 48 h, only today's and yesterday's exist, and a day past the window gets a
  * one-off salt that is never stored.

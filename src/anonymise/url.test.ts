@@ -1,5 +1,5 @@
 /**
- * URL and referrer scrubbing (DESIGN §3 item 5): table-driven vectors for
+ * URL and referrer scrubbing (docs/design.md §3.5): table-driven vectors for
  * every rule, and a fuzz run of 50,000-character adversarial strings through
  * every scrubber of the anonymiser, which must stay fast (no ReDoS).
  */

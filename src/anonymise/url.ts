@@ -1,5 +1,5 @@
 /**
- * URL and referrer scrubbing (DESIGN §3 item 5). Fragments and userinfo go,
+ * URL and referrer scrubbing (docs/design.md §3.5). Fragments and userinfo go,
  * query parameters go except utm_* and configured keys, and any path segment
  * or kept value that looks like personal data becomes a placeholder (the
  * detector is src/anonymise/pii.ts). Every input is length-capped before it

@@ -5,11 +5,12 @@
  * - Counters live in Redis, so a limit holds across every collector. One
  *   fixed window per key (`INCRBY` + `PEXPIRE` in one Lua script); the window
  *   number is part of the key, so a key is never reused and simply expires.
- * - Group commit, as in the producer: the checks of all requests that arrive
- *   in one turn of the event loop go to Redis in a single script call, and
- *   each request still gets its exact count (its position within its key's
- *   increment). At high request rates this keeps the limiter at a fraction
- *   of a Redis round trip per request, without any extra delay.
+ * - Group commit, as in the producer (src/lib/group-commit.ts): the checks of
+ *   all requests that arrive in one turn of the event loop (at most MAX_GROUP
+ *   of them) go to Redis in a single script call, and each request still gets
+ *   its exact count (its position within its key's increment). At high
+ *   request rates this keeps the limiter at a fraction of a Redis round trip
+ *   per request, without any extra delay.
  * - Privacy: a client address never appears in a key name. The key holds an
  *   HMAC-SHA256 of the address under RATE_LIMIT_SECRET (or, unset, a random
  *   per-process secret), which is never written to Redis or logged: a Redis
@@ -25,6 +26,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { GroupCommit } from '../lib/group-commit.js';
 import type { Redis } from '../queue/redis.js';
 
 export interface RateLimitOptions {
@@ -64,21 +66,13 @@ interface Check {
   key: string;
   scope: RateScope;
   limit: number;
-  /** This request's position among the group's increments of `key` (1-based). */
-  position: number;
 }
 
-interface Waiter {
+/** One request's checks, waiting for its group's round trip. */
+interface PendingRequest {
   checks: Check[];
   t: number;
   windowEnd: number;
-  resolve: (d: RateDecision) => void;
-  reject: (err: unknown) => void;
-}
-
-interface Group {
-  increments: Map<string, number>;
-  waiters: Waiter[];
 }
 
 export class RateLimiter {
@@ -87,7 +81,8 @@ export class RateLimiter {
   /** key → end of the window in which it went over its limit. */
   private readonly blocked = new LRUCache<string, number>({ max: 10_000 });
   private sha: string | undefined;
-  private group: Group | undefined;
+  /** Requests counted together: one commit is one script call, and says each request's decision. */
+  private readonly groups: GroupCommit<PendingRequest, Map<PendingRequest, RateDecision>>;
 
   constructor(
     private readonly redis: Pick<Redis, 'evalsha' | 'script'>,
@@ -95,6 +90,12 @@ export class RateLimiter {
   ) {
     this.secret = opts.secret ? Buffer.from(opts.secret, 'utf8') : randomBytes(32);
     this.now = opts.now ?? Date.now;
+    this.groups = new GroupCommit({
+      // 0: everything that arrives in this turn of the event loop shares one round trip, without any extra delay.
+      maxDelayMs: 0,
+      maxSize: MAX_GROUP,
+      commit: (requests) => this.countGroup(requests),
+    });
   }
 
   get enabled(): boolean {
@@ -135,54 +136,41 @@ export class RateLimiter {
     if (known) return Promise.resolve(known);
     const t = this.now();
     const window = Math.floor(t / this.opts.windowMs);
-    const group = this.currentGroup();
     const checks: Check[] = [];
-    const add = (id: string, scope: RateScope, limit: number) => {
-      const key = `${this.opts.prefix}:rl:${id}:${window}`;
-      const position = (group.increments.get(key) ?? 0) + 1;
-      group.increments.set(key, position);
-      checks.push({ id, key, scope, limit, position });
-    };
-    if (this.opts.perAddress > 0) add(`a:${this.addressKey(address)}`, 'address', this.opts.perAddress);
-    if (this.opts.perSite > 0) add(`s:${site}`, 'site', this.opts.perSite);
-    return new Promise((resolve, reject) => {
-      group.waiters.push({ checks, t, windowEnd: (window + 1) * this.opts.windowMs, resolve, reject });
-      if (group.waiters.length >= MAX_GROUP) this.flush(group);
-    });
+    const check = (id: string, scope: RateScope, limit: number) => checks.push({ id, key: `${this.opts.prefix}:rl:${id}:${window}`, scope, limit });
+    if (this.opts.perAddress > 0) check(`a:${this.addressKey(address)}`, 'address', this.opts.perAddress);
+    if (this.opts.perSite > 0) check(`s:${site}`, 'site', this.opts.perSite);
+    const request: PendingRequest = { checks, t, windowEnd: (window + 1) * this.opts.windowMs };
+    return this.groups.add(request).then((decisions) => decisions.get(request)!);
   }
 
-  private currentGroup(): Group {
-    if (this.group) return this.group;
-    const group: Group = { increments: new Map(), waiters: [] };
-    this.group = group;
-    // Everything that arrives in this turn of the event loop shares one round trip.
-    setImmediate(() => this.flush(group));
-    return group;
+  /** Counts a group of requests in one script call; when Redis fails, every request of the group fails. */
+  private async countGroup(requests: PendingRequest[]): Promise<Map<PendingRequest, RateDecision>> {
+    const increments = new Map<string, number>();
+    for (const r of requests) for (const c of r.checks) increments.set(c.key, (increments.get(c.key) ?? 0) + 1);
+    const keys = [...increments.keys()];
+    const totals = await this.incr(keys, keys.map((k) => increments.get(k)!), this.opts.windowMs + 1000);
+    // The count each request saw: what others had before the group, plus its place within the group (the
+    // requests are in order of arrival).
+    const counted = new Map(keys.map((k, i) => [k, Number(totals[i]) - increments.get(k)!]));
+    const decisions = new Map<PendingRequest, RateDecision>();
+    for (const r of requests) {
+      const counts = r.checks.map((c) => {
+        const count = counted.get(c.key)! + 1;
+        counted.set(c.key, count);
+        return count;
+      });
+      decisions.set(r, this.decide(r, counts));
+    }
+    return decisions;
   }
 
-  private flush(group: Group): void {
-    if (this.group !== group) return;
-    this.group = undefined;
-    const keys = [...group.increments.keys()];
-    const increments = keys.map((k) => group.increments.get(k)!);
-    this.incr(keys, increments, this.opts.windowMs + 1000).then(
-      (totals) => {
-        const total = new Map(keys.map((k, i) => [k, Number(totals[i])]));
-        for (const w of group.waiters) w.resolve(this.decide(w, group, total));
-      },
-      (err) => {
-        for (const w of group.waiters) w.reject(err);
-      },
-    );
-  }
-
-  private decide(w: Waiter, group: Group, total: Map<string, number>): RateDecision {
-    for (const c of w.checks) {
-      // The count this request saw: what others had before the group, plus its place within the group.
-      const count = total.get(c.key)! - group.increments.get(c.key)! + c.position;
-      if (count > c.limit) {
-        this.blocked.set(c.id, w.windowEnd);
-        return { ok: false, scope: c.scope, retryAfterSeconds: retryAfter(w.windowEnd, w.t) };
+  /** `counts[i]` is the count of `r.checks[i]`, this request included. */
+  private decide(r: PendingRequest, counts: number[]): RateDecision {
+    for (const [i, c] of r.checks.entries()) {
+      if (counts[i]! > c.limit) {
+        this.blocked.set(c.id, r.windowEnd);
+        return { ok: false, scope: c.scope, retryAfterSeconds: retryAfter(r.windowEnd, r.t) };
       }
     }
     return OK;

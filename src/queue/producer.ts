@@ -5,7 +5,9 @@
  * sealed into one BullMQ job, so the queue costs next to nothing per event
  * even when the tracker sends one event per request. Each request's promise
  * settles only when Redis has acknowledged the job holding it: the collector
- * never answers 202 for an event Redis does not have.
+ * never answers 202 for an event Redis does not have. A job goes early once
+ * it holds GROUP_COMMIT_MAX_EVENTS events. (The batching itself:
+ * src/lib/group-commit.ts.)
  *
  * Backpressure: the number of waiting jobs is sampled every 250 ms
  * (queue-stats.ts); past the high-water mark the collector answers 503 instead
@@ -15,6 +17,7 @@
  * its insert deduplication token on it, not on the BullMQ job id.
  */
 import { Queue } from 'bullmq';
+import { GroupCommit } from '../lib/group-commit.js';
 import type { CollectedRequest } from '../wire/types.js';
 import { JOB_NAME, sealJob, type SealedJobData } from './job.js';
 import { QueueSampler, type QueueStats } from './queue-stats.js';
@@ -39,13 +42,6 @@ export class QueueUnavailableError extends Error {
   }
 }
 
-interface Pending {
-  reqs: CollectedRequest[];
-  events: number;
-  waiters: { resolve: () => void; reject: (e: unknown) => void }[];
-  timer: NodeJS.Timeout | undefined;
-}
-
 export type { QueueStats };
 
 export function defaultJobOptions(attempts: number) {
@@ -61,10 +57,10 @@ export function defaultJobOptions(attempts: number) {
 
 export class JobProducer {
   readonly queue: Queue<SealedJobData>;
-  private pending: Pending | undefined;
+  /** Requests waiting to be sealed into the next job: one commit is one BullMQ job. */
+  private readonly jobs: GroupCommit<CollectedRequest>;
   private readonly sampler: QueueSampler;
   private closed = false;
-  private inFlight = new Set<Promise<unknown>>();
 
   constructor(
     private readonly redis: Redis,
@@ -79,6 +75,12 @@ export class JobProducer {
     // A queue error (Redis away) must not crash the process; requests see it as 503.
     this.queue.on('error', () => {});
     this.sampler = new QueueSampler(this.queue);
+    this.jobs = new GroupCommit<CollectedRequest>({
+      maxDelayMs: opts.groupCommitMs,
+      maxSize: opts.groupCommitMaxEvents,
+      sizeOf: (req) => req.events.length,
+      commit: (reqs) => this.addJob(reqs),
+    });
   }
 
   startSampling(intervalMs = 250): void {
@@ -103,39 +105,20 @@ export class JobProducer {
   submit(req: CollectedRequest): Promise<void> {
     if (this.closed) return Promise.reject(new QueueUnavailableError('collector is shutting down'));
     if (this.redis.status !== 'ready') return Promise.reject(new QueueUnavailableError(`Redis connection is ${this.redis.status}`));
-    let p = this.pending;
-    if (!p) {
-      p = this.pending = { reqs: [], events: 0, waiters: [], timer: undefined };
-      if (this.opts.groupCommitMs > 0) p.timer = setTimeout(() => this.flush(), this.opts.groupCommitMs);
-      else setImmediate(() => this.flush());
+    return this.jobs.add(req);
+  }
+
+  /** Seals `reqs` into one job and adds it. Any failure is a QueueUnavailableError: its requests are told 503. */
+  private async addJob(reqs: CollectedRequest[]): Promise<void> {
+    try {
+      await this.addWithTimeout(reqs);
+    } catch (err) {
+      throw err instanceof QueueUnavailableError ? err : new QueueUnavailableError('Redis did not accept the job', { cause: err });
     }
-    p.reqs.push(req);
-    p.events += req.events.length;
-    const done = new Promise<void>((resolve, reject) => p.waiters.push({ resolve, reject }));
-    if (p.events >= this.opts.groupCommitMaxEvents) this.flush();
-    return done;
   }
 
-  private flush(): void {
-    const p = this.pending;
-    if (!p) return;
-    this.pending = undefined;
-    if (p.timer) clearTimeout(p.timer);
-    const task = this.addWithTimeout(p).then(
-      () => {
-        for (const w of p.waiters) w.resolve();
-      },
-      (err) => {
-        const e = err instanceof QueueUnavailableError ? err : new QueueUnavailableError('Redis did not accept the job', { cause: err });
-        for (const w of p.waiters) w.reject(e);
-      },
-    );
-    this.inFlight.add(task);
-    void task.finally(() => this.inFlight.delete(task));
-  }
-
-  private async addWithTimeout(p: Pending): Promise<void> {
-    const data = sealJob(this.sealer, p.reqs);
+  private async addWithTimeout(reqs: CollectedRequest[]): Promise<void> {
+    const data = sealJob(this.sealer, reqs);
     const timeoutMs = this.opts.addTimeoutMs ?? 3000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -152,8 +135,7 @@ export class JobProducer {
   async close(): Promise<void> {
     this.closed = true;
     await this.sampler.close();
-    this.flush();
-    await Promise.allSettled([...this.inFlight]);
+    await this.jobs.drain();
     await this.queue.close();
   }
 }

@@ -12,31 +12,11 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventRow } from '../anonymise/types.js';
+import { GroupCommit } from '../lib/group-commit.js';
 
-export const EVENT_COLUMNS = [
-  'site', 'ts', 'type', 'event_id', 'pageview_id', 'visitor_id', 'host', 'path', 'query',
-  'utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content', 'referrer_host', 'referrer_path',
-  'ip_prefix', 'browser', 'browser_major', 'os', 'os_major', 'device_type', 'device_vendor', 'language',
-  'viewport_w', 'viewport_h', 'click_selector', 'click_label', 'click_x', 'click_y', 'page_x', 'page_y',
-  'visible_ms', 'scroll_depth', 'custom_name', 'custom_props',
-] as const satisfies readonly (keyof EventRow)[];
-
-export function rowToCompact(r: EventRow): unknown[] {
-  return [
-    r.site, r.ts, r.type, r.event_id, r.pageview_id, r.visitor_id, r.host, r.path, r.query,
-    r.utm_source, r.utm_medium, r.utm_campaign, r.utm_term, r.utm_content, r.referrer_host, r.referrer_path,
-    r.ip_prefix, r.browser, r.browser_major, r.os, r.os_major, r.device_type, r.device_vendor, r.language,
-    r.viewport_w, r.viewport_h, r.click_selector, r.click_label, r.click_x, r.click_y, r.page_x, r.page_y,
-    r.visible_ms, r.scroll_depth, r.custom_name, r.custom_props,
-  ];
-}
-
-/** Rows as JSONCompactEachRow text: one JSON array a line, columns in EVENT_COLUMNS order. */
-export function encodeRows(rows: readonly EventRow[]): string {
-  let text = '';
-  for (const r of rows) text += JSON.stringify(rowToCompact(r)) + '\n';
-  return text;
-}
+// The column list and the JSONCompactEachRow encoder come from the events column table (src/anonymise/row.ts).
+import { EVENT_COLUMNS, encodeRows } from '../anonymise/row.js';
+export { EVENT_COLUMNS, encodeRows, rowToCompact } from '../anonymise/row.js';
 
 export interface InsertStats {
   rows: number;
@@ -62,18 +42,13 @@ export interface InserterOptions {
   now?: () => number;
 }
 
-interface Waiter {
-  resolve: () => void;
-  reject: (e: unknown) => void;
-}
-
-interface Buffer_ {
-  /** The rows already encoded, one JSONCompactEachRow text per contribution. */
-  text: string[];
+/** One job's rows, waiting for an insert. */
+interface Contribution {
+  /** The rows already encoded, as JSONCompactEachRow text. */
+  text: string;
   rows: number;
-  keys: string[];
-  waiters: Waiter[];
-  timer: NodeJS.Timeout | undefined;
+  /** Names the contribution in the deduplication token (see EventInserter.add). */
+  key: string;
 }
 
 export class InsertError extends Error {
@@ -83,18 +58,27 @@ export class InsertError extends Error {
   }
 }
 
+/**
+ * The buffer is a group commit (src/lib/group-commit.ts): one commit is one
+ * INSERT, written at batchRows rows, flushMs after its first row, or at once
+ * when maxWaiting contributions wait; each add settles with its own insert.
+ */
 export class EventInserter {
-  private buf: Buffer_ | undefined;
-  private inFlight = new Set<Promise<void>>();
-  /** Contributions in inserts that have not completed yet. */
-  private waitingInFlight = 0;
-  private draining = false;
+  private readonly inserts: GroupCommit<Contribution>;
   lastInsertAt = 0;
 
   constructor(
     private readonly client: ClickHouseClient,
     private readonly opts: InserterOptions,
-  ) {}
+  ) {
+    this.inserts = new GroupCommit<Contribution>({
+      maxSize: opts.batchRows,
+      sizeOf: (c) => c.rows,
+      maxDelayMs: opts.flushMs,
+      maxWaiting: opts.maxWaiting,
+      commit: (contributions) => this.write(contributions),
+    });
+  }
 
   /**
    * Buffers `rows` (already anonymised) and resolves once they are inserted.
@@ -108,56 +92,22 @@ export class EventInserter {
    */
   add(rows: EventRow[], key: string, opts: { isolated?: boolean } = {}): Promise<void> {
     if (rows.length === 0) return Promise.resolve();
-    if (opts.isolated) {
-      const own: Buffer_ = { text: [encodeRows(rows)], rows: rows.length, keys: [key], waiters: [], timer: undefined };
-      return this.track(this.write(own));
-    }
-    let b = this.buf;
-    if (!b) {
-      b = this.buf = { text: [], rows: 0, keys: [], waiters: [], timer: undefined };
-      if (!this.draining) b.timer = setTimeout(() => this.flush(), this.opts.flushMs);
-    }
     // Encoded now, a job's rows at a time: encoding a whole batch at flush time would hold the event loop (and
     // with it the collector in the all-in-one) for tens of milliseconds.
-    b.text.push(encodeRows(rows));
-    b.rows += rows.length;
-    b.keys.push(key);
-    const p = new Promise<void>((resolve, reject) => b.waiters.push({ resolve, reject }));
-    const everyoneWaits = this.opts.maxWaiting !== undefined && b.keys.length + this.waitingInFlight >= this.opts.maxWaiting;
-    if (this.draining || b.rows >= this.opts.batchRows || everyoneWaits) this.flush();
-    return p;
+    const contribution: Contribution = { text: encodeRows(rows), rows: rows.length, key };
+    // An isolated contribution is inserted on its own, at once: its failure fails no other job's rows.
+    return opts.isolated ? this.inserts.addAlone(contribution) : this.inserts.add(contribution);
   }
 
   /** Writes the current buffer now. */
   flush(): void {
-    const b = this.buf;
-    if (!b) return;
-    this.buf = undefined;
-    if (b.timer) clearTimeout(b.timer);
-    this.waitingInFlight += b.keys.length;
-    void this.track(
-      this.write(b)
-        .finally(() => {
-          this.waitingInFlight -= b.keys.length;
-        })
-        .then(
-          () => b.waiters.forEach((w) => w.resolve()),
-          (err) => {
-            b.waiters.forEach((w) => w.reject(err));
-          },
-        ),
-    );
+    this.inserts.flush();
   }
 
-  private track(task: Promise<void>): Promise<void> {
-    this.inFlight.add(task);
-    void task.finally(() => this.inFlight.delete(task)).catch(() => {});
-    return task;
-  }
-
-  private async write(b: Buffer_): Promise<void> {
+  private async write(contributions: Contribution[]): Promise<void> {
     // A hash: the keys of a large batch would make a long token, and it is quoted into the statement.
-    const token = createHash('sha256').update(b.keys.join(',')).digest('hex').slice(0, 32);
+    const token = createHash('sha256').update(contributions.map((c) => c.key).join(',')).digest('hex').slice(0, 32);
+    const rows = contributions.reduce((n, c) => n + c.rows, 0);
     const retries = this.opts.retries ?? 1;
     const now = this.opts.now ?? Date.now;
     for (let attempt = 0; ; attempt++) {
@@ -169,25 +119,23 @@ export class EventInserter {
         // goes through exec with the text as its body: `insert` would encode an array at flush time.
         const { stream } = await this.client.exec({
           query: `INSERT INTO events (${EVENT_COLUMNS.join(', ')}) SETTINGS insert_deduplication_token = '${token}' FORMAT JSONCompactEachRow`,
-          values: Readable.from(b.text, { objectMode: false }),
+          values: Readable.from(contributions.map((c) => c.text), { objectMode: false }),
         });
         // An INSERT answers nothing, but the response must be read to free the connection (server mode).
         stream.resume();
         this.lastInsertAt = now();
-        this.opts.onInsert?.({ rows: b.rows, ms: now() - t0 });
+        this.opts.onInsert?.({ rows, ms: now() - t0 });
         return;
       } catch (err) {
         this.opts.onFailure?.(err);
-        if (attempt >= retries) throw new InsertError(`insert of ${b.rows} rows failed: ${(err as Error).message.slice(0, 300)}`, { cause: err });
+        if (attempt >= retries) throw new InsertError(`insert of ${rows} rows failed: ${(err as Error).message.slice(0, 300)}`, { cause: err });
         await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
       }
     }
   }
 
   /** From now on every add flushes at once; waits for what is in flight. */
-  async drain(): Promise<void> {
-    this.draining = true;
-    this.flush();
-    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+  drain(): Promise<void> {
+    return this.inserts.drain();
   }
 }

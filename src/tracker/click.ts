@@ -1,5 +1,5 @@
 /**
- * What a click is allowed to say (DESIGN §3 item 6): where it landed on which
+ * What a click is allowed to say (docs/design.md §3.6): where it landed on which
  * kind of element, and the label a developer put on it. Never text, never a
  * value, never an attribute other than id, class and data-track; nothing at
  * all inside [data-no-track] or editable content.

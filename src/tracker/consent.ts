@@ -1,5 +1,5 @@
 /**
- * Consent (DESIGN §3 item 7). The browser's own signals (Global Privacy
+ * Consent (docs/design.md §3.7). The browser's own signals (Global Privacy
  * Control, Do Not Track) always win: a page calling consent(true) cannot
  * override them, and the collector would drop such requests anyway. The only
  * thing the tracker ever stores is the visitor's opt-out flag, so that it is

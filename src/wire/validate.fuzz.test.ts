@@ -3,7 +3,7 @@
  * batches, parsed from JSON text as the collector would. Whatever comes in,
  * validateBatch either refuses the batch with a BatchError or sorts every
  * event into accepted or rejected, and an accepted event always satisfies
- * DESIGN §4 as restated by the independent oracle below.
+ * docs/design.md §4.2 as restated by the independent oracle below.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { BatchError, validateBatch } from './validate.js';
 const sites = { demo: ['localhost', '127.0.0.1'], shop: ['shop.example', 'shop.example:8443'] } as const;
 const HOSTS: Record<string, readonly string[]> = sites;
 
-// ---------------------------------------------------------------- the oracle (DESIGN §4 restated)
+// ---------------------------------------------------------------- the oracle (docs/design.md §4.2 restated)
 
 type Json = unknown;
 const isObj = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -1,5 +1,5 @@
 /**
- * Wire format v1 validation (DESIGN §4). Hand-written rather than a schema
+ * Wire format v1 validation (docs/design.md §4). Hand-written rather than a schema
  * library because it runs for every event on the hot path; it is strict:
  * unknown keys are refused, every string and number has a bound (from
  * src/wire/limits.ts, which the tracker and the anonymiser use too), and the

@@ -1,5 +1,5 @@
 /** Builder for anonymised `events` rows, to seed ClickHouse directly in store tests. */
-import type { EventRow } from '../../src/anonymise/types.js';
+import { emptyRow, type EventRow } from '../../src/anonymise/row.js';
 
 let seq = 1n;
 
@@ -9,12 +9,12 @@ export function formatTs(ms: number): string {
 
 export function row(patch: Partial<EventRow> = {}): EventRow {
   const id = (seq++ * 2654435761n) % 18446744073709551557n;
+  // Columns not named here keep their empty value (src/anonymise/row.ts).
   return {
+    ...emptyRow(),
     site: 'shop', ts: formatTs(Date.now()), type: 'pageview', event_id: String(id), pageview_id: String(id + 1n), visitor_id: '1',
-    host: 'shop.example', path: '/', query: '', utm_source: '', utm_medium: '', utm_campaign: '', utm_term: '', utm_content: '',
-    referrer_host: '', referrer_path: '', ip_prefix: '192.0.2.0/24', browser: 'Chrome', browser_major: '131', os: 'Windows', os_major: '10',
-    device_type: 'desktop', device_vendor: '', language: 'en', viewport_w: 1440, viewport_h: 900, click_selector: '', click_label: '',
-    click_x: 0, click_y: 0, page_x: 0, page_y: 0, visible_ms: 0, scroll_depth: 0, custom_name: '', custom_props: {},
+    host: 'shop.example', path: '/', ip_prefix: '192.0.2.0/24', browser: 'Chrome', browser_major: '131', os: 'Windows', os_major: '10',
+    device_type: 'desktop', language: 'en', viewport_w: 1440, viewport_h: 900,
     ...patch,
   };
 }
