@@ -1,11 +1,11 @@
-/** Builds the tracker (src/tracker/tracker.ts) into one minified IIFE, once per process. */
+/** Builds the tracker (src/tracker/script/tracker.ts) into one minified IIFE, once per process. */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
-const ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), 'tracker.ts');
+const ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), 'script', 'tracker.ts');
 
 export interface TrackerBundle {
   code: string;

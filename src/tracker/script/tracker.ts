@@ -11,10 +11,10 @@
  *
  * It runs inside someone else's shop: every entry point is wrapped so that it
  * can never throw into the page, and loading it twice does nothing the second
- * time. Byte budget: 2.5 KB gzip (src/tracker/tracker.test.ts).
+ * time. Byte budget: 2.5 KB gzip (src/tracker/bundle.test.ts).
  */
-import { CUSTOM_NAME_PATTERN, FORBIDDEN_KEYS, MAX_PROP_NUMBER, MAX_PROP_VALUE, MAX_PROPS, MAX_URL, MAX_VISIBLE_MS, PROP_KEY_PATTERN } from '../wire/limits.js';
-import type { CustomPropValue, WireEvent } from '../wire/types.js';
+import { CUSTOM_NAME_PATTERN, FORBIDDEN_KEYS, MAX_PROP_NUMBER, MAX_PROP_VALUE, MAX_PROPS, MAX_URL, MAX_VISIBLE_MS, PROP_KEY_PATTERN } from '../../wire/limits.js';
+import type { CustomPropValue, WireEvent } from '../../wire/types.js';
 import { clickData } from './click.js';
 import { browserSaysNo, optedOut, rememberOptOut, trackingAllowed } from './consent.js';
 import { createSender } from './send.js';

@@ -18,8 +18,8 @@
  * is sent then either. A network error drops the batch: analytics must never
  * make the page work harder. Nothing here throws into the page.
  */
-import { MAX_BODY_BYTES, MAX_EVENTS as WIRE_MAX_EVENTS } from '../wire/limits.js';
-import type { WireEvent } from '../wire/types.js';
+import { MAX_BODY_BYTES, MAX_EVENTS as WIRE_MAX_EVENTS } from '../../wire/limits.js';
+import type { WireEvent } from '../../wire/types.js';
 
 const BATCH_AT = 10;
 const DELAY_MS = 1000;

@@ -4,8 +4,8 @@
  * value, never an attribute other than id, class and data-track; nothing at
  * all inside [data-no-track] or editable content.
  */
-import { MAX_LABEL, MAX_PAGE_COORD, MAX_SELECTOR } from '../wire/limits.js';
-import type { ClickData } from '../wire/types.js';
+import { MAX_LABEL, MAX_PAGE_COORD, MAX_SELECTOR } from '../../wire/limits.js';
+import type { ClickData } from '../../wire/types.js';
 
 /** The element a click "means": the nearest control or labelled ancestor. */
 const TARGET = 'a,button,input,select,textarea,label,summary,[role=button],[data-track],[data-analytics]';
