@@ -86,7 +86,7 @@ const envSchema = z.object({
   INSERT_FLUSH_MS: intIn(10, 60_000, 1000),
   WORKER_CONCURRENCY: intIn(1, 10_000, 64),
   // At least 2: a batch that ClickHouse rejects fails every job in it, and only on its retry is each job
-  // inserted on its own (workers/anonymise-job.ts), so an innocent batch-mate of a poison job needs that retry.
+  // inserted on its own (src/ingest/anonymise-job.ts), so an innocent batch-mate of a poison job needs that retry.
   JOB_ATTEMPTS: z.coerce
     .number()
     .int()

@@ -1,5 +1,5 @@
 /**
- * Wire format v1 (tracker → collector), after validation by `wire.ts`.
+ * Wire format v1 (tracker → collector), after validation by `validate.ts`.
  * docs/design.md (wire format) describes it; every field here has passed
  * the limits of src/wire/limits.ts. Also the shapes that cross from the
  * collector through the queue to the anonymiser.
