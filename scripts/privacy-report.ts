@@ -180,6 +180,8 @@ export async function buildPrivacyReport(store: Store, config: Config, now = new
       source: 'crypto.randomBytes, one per UTC day for the whole deployment (Redis SET NX)',
       stored: `Redis only, key ${config.redis.prefix}:salt:YYYY-MM-DD; cached in worker memory until it expires; never logged or written elsewhere`,
       lifetime: 'expires at the end of the following UTC day: at most 48 h; only today\'s and yesterday\'s exist',
+      keyedWith:
+        'ids are keyed by HMAC-SHA256(worker secret, day salt); the worker secret is derived from the workers\' private sealing key (SEAL_PRIVATE_KEY), never stored in Redis or ClickHouse: a Redis dump with every table cannot recompute an id (test/admin-reidentify.integration.test.ts)',
       afterExpiry: 'ids of that day can no longer be recomputed by anyone; older events get a one-off unstored salt',
     },
     consent: {
@@ -197,7 +199,7 @@ export async function buildPrivacyReport(store: Store, config: Config, now = new
       },
       {
         where: 'Redis AOF/RDB files (appendonly.aof, dump.rdb), replicas and their backups',
-        form: 'copies of the sealed jobs and of the day salts (plaintext salt bytes: with a salt, visitor ids of that day can be recomputed from guessed IP + UA)',
+        form: 'copies of the sealed jobs and of the day salts (plaintext salt bytes: with a salt AND the workers\' private key, visitor ids of that day can be recomputed from a guessed IP + UA)',
         howLong:
           'a deleted job or expired salt stays in the AOF until it is rewritten, and in a backup for as long as the backup is kept: run BGREWRITEAOF daily (e.g. cron `redis-cli BGREWRITEAOF`) and keep Redis backups short-lived (days, not months)',
       },

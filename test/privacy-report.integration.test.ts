@@ -62,9 +62,9 @@ describe('privacy report', () => {
 
   it('describes ids as src/anonymise/ids.ts computes them', () => {
     // eventId(pageviewKey(salt, site, visitor, clientPageviewId), clientEventId)
-    expect(EVENT_COLUMNS.event_id!.rule).toMatch(/^SHA-256\(page-view secret, client event id\).*HMAC under the day salt/);
-    expect(EVENT_COLUMNS.pageview_id!.rule).toMatch(/^HMAC-SHA256\(day salt, site, visitor id, client page-view id\)/);
-    expect(EVENT_COLUMNS.visitor_id!.rule).toMatch(/^HMAC-SHA256\(day salt, site, full IP, full UA\)/);
+    expect(EVENT_COLUMNS.event_id!.rule).toMatch(/^SHA-256\(page-view secret, client event id\).*HMAC under the day key/);
+    expect(EVENT_COLUMNS.pageview_id!.rule).toMatch(/^HMAC-SHA256\(day key, site, visitor id, client page-view id\)/);
+    expect(EVENT_COLUMNS.visitor_id!.rule).toMatch(/^HMAC-SHA256\(day key, site, full IP, full UA\).*day key = HMAC-SHA256\(worker secret, day salt\)/);
   });
 
   it('lists every place raw data, salts or keys can exist, with how long', () => {

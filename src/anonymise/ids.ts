@@ -1,6 +1,9 @@
 /**
- * Keyed identifiers under the day's salt, cut to 64 bits. With the salt gone
- * (after 48 h) nobody, operators included, can recompute an id.
+ * Keyed identifiers under the day's key, cut to 64 bits. The day key is
+ * HMAC-SHA256(worker secret, day salt) (salts.ts `dayIdKey`): whoever holds
+ * Redis (the salts) but not the workers' secret cannot recompute an id, and
+ * with the salt gone (after 48 h) nobody, operators included, can. Below,
+ * "salt" is that day key.
  *
  * - visitor id: HMAC-SHA256(salt, site ‖ full IP ‖ UA), once per request;
  * - page-view id: HMAC-SHA256(salt, site ‖ visitor id ‖ client page-view id),

@@ -5,7 +5,7 @@
  * one-off salt that is never stored.
  */
 import { describe, expect, it } from 'vitest';
-import { dayKey, saltExpiry, saltFingerprint, SaltRing, type SaltBackend } from './salts.js';
+import { dayIdKey, dayKey, saltExpiry, saltFingerprint, SaltRing, type SaltBackend } from './salts.js';
 import { createHash, createHmac } from 'node:crypto';
 import { eventId, keyedId, pageviewId, pageviewKey, visitorId } from './ids.js';
 
@@ -40,10 +40,13 @@ class ClockedBackend implements SaltBackend {
   }
 }
 
+/** The worker secret (src/queue/keys.ts workerIdSecret derives it from the private sealing key). */
+const SECRET = Buffer.alloc(32, 0x5e);
+
 function setup(start = T0) {
   const clock = { now: start };
   const backend = new ClockedBackend(clock);
-  const ring = new SaltRing(backend, () => clock.now);
+  const ring = new SaltRing(backend, SECRET, () => clock.now);
   return { clock, backend, ring };
 }
 
@@ -185,8 +188,8 @@ describe('daily salts', () => {
   it('workers agree: the first salt stored for a day wins', async () => {
     const clock = { now: T0 };
     const backend = new ClockedBackend(clock);
-    const a = new SaltRing(backend, () => clock.now);
-    const b = new SaltRing(backend, () => clock.now);
+    const a = new SaltRing(backend, SECRET, () => clock.now);
+    const b = new SaltRing(backend, SECRET, () => clock.now);
     const [sa, sb] = await Promise.all([a.saltFor(T0), b.saltFor(T0)]);
     expect(sa.salt.equals(sb.salt)).toBe(true);
   });
@@ -197,6 +200,26 @@ describe('daily salts', () => {
     await expect(ring.saltFor(T0)).rejects.toThrow('redis down');
     const ok = await ring.saltFor(T0);
     expect(ok.salt.length).toBe(32);
+  });
+
+  it('ids are keyed by the salt under the worker secret: the stored salt alone recomputes nothing', async () => {
+    const { backend, ring } = setup();
+    const { salt: key } = await ring.saltFor(T0);
+    const stored = backend.store.get('2026-11-25')!.value;
+    expect(key.equals(dayIdKey(stored, SECRET))).toBe(true);
+    expect(key.equals(stored)).toBe(false);
+    expect(key.equals(createHmac('sha256', SECRET).update('anon-analytics/day-id-key/v1\0').update(stored).digest())).toBe(true);
+    const id = visitorId(key, SITE, IP, UA);
+    // Who holds the salt (a Redis dump) but not the secret gets other ids; so does who holds another secret.
+    expect(visitorId(stored, SITE, IP, UA)).not.toBe(id);
+    expect(visitorId(dayIdKey(stored, Buffer.alloc(32, 0x5f)), SITE, IP, UA)).not.toBe(id);
+    // Two workers with the same secret agree; the secret never replaces the salt (a new day, a new key).
+    const other = new SaltRing(backend, SECRET, () => T0);
+    expect((await other.saltFor(T0)).salt.equals(key)).toBe(true);
+  });
+
+  it('refuses a short worker secret', () => {
+    expect(() => new SaltRing(new ClockedBackend({ now: T0 }), Buffer.alloc(16))).toThrow(/at least 32 bytes/);
   });
 
   it('a fingerprint identifies a salt without revealing it', () => {

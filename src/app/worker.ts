@@ -14,7 +14,7 @@ import type { Metrics } from '../observe/metrics.js';
 import { startConsumer, type Consumer } from '../queue/consumer.js';
 import { DeadLetters } from '../queue/dlq.js';
 import { QueueSampler } from '../queue/queue-stats.js';
-import { workerSealKey } from '../queue/keys.js';
+import { workerIdSecret, workerSealKey } from '../queue/keys.js';
 import { assertNoEviction, waitReady, workerConnection } from '../queue/redis.js';
 import { RedisSaltStore } from '../queue/salt-store.js';
 import { keyFingerprint, publicKeyOf, Unsealer } from '../queue/seal.js';
@@ -109,7 +109,7 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
   });
   const processor = createJobProcessor({
     unsealer: new Unsealer(privateKey),
-    salts: new SaltRing(new RedisSaltStore(redis, config.redis.prefix), now),
+    salts: new SaltRing(new RedisSaltStore(redis, config.redis.prefix), workerIdSecret(privateKey), now),
     // Test-only faults (none in production) wrap the steps here, outside the job logic.
     anonymise: faults.anonymise(anonymiseStep(anonymiseConfig(config), createDeviceParser({ cacheSize: 10_000 }))),
     inserter: faults.inserter(inserter),

@@ -4,6 +4,7 @@
  * and the embedded all-in-one: generated once into DATA_DIR/keys (mode 0600)
  * so `npm start` works without configuration.
  */
+import { hkdfSync } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/config.js';
@@ -66,4 +67,22 @@ export function workerSealKey(config: Config, log: KeyLog): string {
     throw new MissingKeyError(`no private sealing key: set SEAL_PRIVATE_KEY or put it in ${path.join(config.seal.keyDir, 'seal.key')}`);
   }
   return keys.privateKey;
+}
+
+const ID_SECRET_INFO = 'anon-analytics visitor-id secret v1';
+
+/**
+ * The worker secret that keys visitor, page-view and event ids together with
+ * the day's salt (src/anonymise/salts.ts `dayIdKey`): HKDF-SHA256 of the
+ * workers' private sealing key. Only workers hold it, so a Redis dump (salts
+ * included), every table and every token do not let anyone recompute an id.
+ * Derived, not a setting of its own: the private key is already the one
+ * secret a worker must have and an admin of the data must not. Rotating the
+ * key pair therefore also changes the ids of the day it happens on (a
+ * visitor seen before and after the switch counts twice that day).
+ */
+export function workerIdSecret(privateKeyB64: string): Buffer {
+  const raw = Buffer.from(privateKeyB64.trim(), 'base64');
+  if (raw.length !== 32) throw new MissingKeyError('the private sealing key must be 32 bytes, base64 encoded');
+  return Buffer.from(hkdfSync('sha256', raw, Buffer.alloc(0), ID_SECRET_INFO, 32));
 }

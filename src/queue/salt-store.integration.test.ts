@@ -43,8 +43,9 @@ describe('RedisSaltStore', () => {
   });
 
   it('two rings on one Redis hash a visitor to the same id (salts shared through Redis)', async () => {
-    const r1 = new SaltRing(new RedisSaltStore(redis, prefix));
-    const r2 = new SaltRing(new RedisSaltStore(redis, prefix));
+    const secret = randomBytes(32);
+    const r1 = new SaltRing(new RedisSaltStore(redis, prefix), secret);
+    const r2 = new SaltRing(new RedisSaltStore(redis, prefix), secret);
     const now = Date.now();
     const [s1, s2] = await Promise.all([r1.saltFor(now), r2.saltFor(now)]);
     expect(s1.salt.equals(s2.salt)).toBe(true);

@@ -23,6 +23,7 @@ import type { SealedJobData } from '../../src/queue/job.js';
 import { JobProducer } from '../../src/queue/producer.js';
 import { producerConnection, waitReady } from '../../src/queue/redis.js';
 import { RedisSaltStore } from '../../src/queue/salt-store.js';
+import { workerIdSecret } from '../../src/queue/keys.js';
 import { generateSealKeyPair, Sealer, Unsealer } from '../../src/queue/seal.js';
 import { openStore, type Store } from '../../src/store/client.js';
 import { EventInserter } from '../../src/store/inserter.js';
@@ -82,7 +83,7 @@ describe('insert deduplication token', () => {
   it('two different jobs with the same BullMQ id (Redis lost its data in between) both land', async () => {
     const process = createJobProcessor({
       unsealer: new Unsealer(keys.privateKey),
-      salts: new SaltRing(new RedisSaltStore(redis, prefix)),
+      salts: new SaltRing(new RedisSaltStore(redis, prefix), workerIdSecret(keys.privateKey)),
       anonymise: anonymiseStep(anonymiseConfig(config), createDeviceParser({ cacheSize: 100 })),
       // A fresh buffer per add: each job is its own insert, as when jobs arrive one at a time.
       inserter: new EventInserter(store.client, { batchRows: 1, flushMs: 10 }),

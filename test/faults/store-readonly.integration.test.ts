@@ -19,6 +19,7 @@ import { createMetrics } from '../../src/observe/metrics.js';
 import { DependencyUnavailableError } from '../../src/queue/consumer.js';
 import { sealJob } from '../../src/queue/job.js';
 import { RedisSaltStore } from '../../src/queue/salt-store.js';
+import { workerIdSecret } from '../../src/queue/keys.js';
 import { generateSealKeyPair, Sealer, Unsealer } from '../../src/queue/seal.js';
 import { openStore, type Store } from '../../src/store/client.js';
 import { EventInserter } from '../../src/store/inserter.js';
@@ -53,7 +54,7 @@ describe('embedded store that answers its ping but cannot write', () => {
     const keys = generateSealKeyPair();
     const process = createJobProcessor({
       unsealer: new Unsealer(keys.privateKey),
-      salts: new SaltRing(new RedisSaltStore(redis, prefix)),
+      salts: new SaltRing(new RedisSaltStore(redis, prefix), workerIdSecret(keys.privateKey)),
       anonymise: anonymiseStep(anonymiseConfig(config), createDeviceParser({ cacheSize: 100 })),
       inserter: new EventInserter(store.client, { batchRows: 1, flushMs: 10, retries: 0 }),
       client: store.client,
