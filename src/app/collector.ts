@@ -15,6 +15,7 @@ import { collectorSealKey } from '../queue/keys.js';
 import { JobProducer } from '../queue/producer.js';
 import { assertNoEviction, producerConnection, waitReady } from '../queue/redis.js';
 import { keyFingerprint, Sealer } from '../queue/seal.js';
+import { createJobSigner } from '../queue/signing.js';
 
 export interface Collector {
   server: http.Server;
@@ -46,6 +47,7 @@ export async function startCollector(config: Config, opts: CollectorOptions): Pr
     groupCommitMaxEvents: config.queue.groupCommitMaxEvents,
     highWater: config.queue.highWater,
     attempts: config.queue.attempts,
+    signer: config.signing.collectorId && config.signing.signingKey ? createJobSigner(config.signing.collectorId, config.signing.signingKey) : undefined,
   });
   producer.startSampling();
   metrics.setQueueSource(() => producer.lastStats());

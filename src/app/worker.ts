@@ -13,16 +13,19 @@ import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
 import { startConsumer, type Consumer } from '../queue/consumer.js';
 import { DeadLetters } from '../queue/dlq.js';
+import { MalformedJobSweeper } from '../queue/malformed.js';
+import { ReplayGuard } from '../queue/replay-guard.js';
+import { createJobVerifier } from '../queue/signing.js';
 import { QueueSampler } from '../queue/queue-stats.js';
 import { workerIdSecret, workerSealKey } from '../queue/keys.js';
-import { assertNoEviction, waitReady, workerConnection } from '../queue/redis.js';
+import { assertNoEviction, waitReady, workerConnection, type Redis } from '../queue/redis.js';
 import { RedisSaltStore } from '../queue/salt-store.js';
 import { keyFingerprint, publicKeyOf, Unsealer } from '../queue/seal.js';
 import type { Store } from '../store/client.js';
 import { EventInserter } from '../store/inserter.js';
 import { scheduleRollup, utcDay } from '../store/rollup.js';
 import { recordCleanStop, repairAfterUncleanStop } from '../store/repair.js';
-import { createJobProcessor, type AnonymiseStep } from '../ingest/anonymise-job.js';
+import { createJobProcessor, type AnonymiseStep, type JobAdmission } from '../ingest/anonymise-job.js';
 import { closeServer, createHttpServer, createRoutesApp, listen } from '../http/server.js';
 import { createHealthRouter } from '../observe/health.js';
 import { createMetricsRouter } from '../observe/metrics-router.js';
@@ -31,6 +34,9 @@ import { resolveTokens } from '../query/tokens.js';
 import { openMigratedStore, storeReadiness, type ProcessContext, type RunningProcess } from './startup.js';
 import { anonymiseRequest } from '../anonymise/pipeline.js';
 import { createFaults } from './faults.js';
+
+/** How often malformed jobs are looked for: they hold a worker slot each until removed. */
+const MALFORMED_SWEEP_MS = 2000;
 
 /** A scrape every 15 s or so needs no fresher figure; the collector samples faster for its 503 decision. */
 const QUEUE_SAMPLE_MS = 1000;
@@ -66,6 +72,17 @@ export function anonymiseConfig(config: Config): AnonymiseConfig {
 /** The pure anonymiser (src/anonymise/pipeline.ts) as the job processor's step. */
 export function anonymiseStep(config: AnonymiseConfig, device: DeviceParser): AnonymiseStep {
   return (req, salt) => anonymiseRequest(req, salt, { config, device });
+}
+
+/** What this worker admits (src/ingest/anonymise-job.ts steps 1–4): its sites, its job age window, trusted collectors, replays. */
+export function jobAdmission(config: Config, redis: Redis, now: () => number = Date.now): JobAdmission {
+  return {
+    sites: config.sites,
+    maxAgeMs: config.queue.maxJobAgeMs,
+    verifier: createJobVerifier(config.signing.trustedCollectors),
+    replays: new ReplayGuard(redis, config.redis.prefix, config.queue.maxJobAgeMs),
+    now,
+  };
 }
 
 export async function startWorker(config: Config, opts: WorkerOptions): Promise<AnonymiserWorker> {
@@ -107,8 +124,11 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
       log.warn({ err: { message: (err as Error).message.slice(0, 300) } }, 'insert failed');
     },
   });
+  const admission = jobAdmission(config, redis, now);
+  if (admission.verifier.required) log.info({ collectors: Object.keys(config.signing.trustedCollectors) }, 'accepting only jobs signed by these collectors');
   const processor = createJobProcessor({
     unsealer: new Unsealer(privateKey),
+    admission,
     salts: new SaltRing(new RedisSaltStore(redis, config.redis.prefix), workerIdSecret(privateKey), now),
     // Test-only faults (none in production) wrap the steps here, outside the job logic.
     anonymise: faults.anonymise(anonymiseStep(anonymiseConfig(config), createDeviceParser({ cacheSize: 10_000 }))),
@@ -150,6 +170,18 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
   void expire();
   const expiry = setInterval(expire, 3_600_000);
   expiry.unref();
+  // Jobs BullMQ cannot parse never reach the processor: removed here, by id, content unread (src/queue/malformed.ts).
+  const sweeper = new MalformedJobSweeper(redis, config.redis.queueName, config.redis.prefix);
+  const sweep = () =>
+    sweeper.sweep().then(
+      (bad) => {
+        for (const { id, field } of bad) log.warn({ job: id, field }, 'malformed job removed from the queue (its content was not read)');
+        if (bad.length) metrics.jobsMalformed.inc(bad.length);
+      },
+      (err: Error) => log.warn({ err: { message: err.message } }, 'malformed-job sweep failed; tried again shortly'),
+    );
+  const sweeping = setInterval(sweep, MALFORMED_SWEEP_MS);
+  sweeping.unref();
   // The daily rollup of finished days into the long-lived aggregates (schemas/003_rollups.sql), by the process
   // that writes: at start, then hourly. Idempotent, so several workers doing it is harmless. The real client:
   // a fault test's store-down view is for the job path.
@@ -163,6 +195,7 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
     deadLetters,
     async close() {
       clearInterval(expiry);
+      clearInterval(sweeping);
       await rollup.stop();
       // Stop fetching, and flush buffered rows now so active jobs can complete.
       const closing = consumer.close();

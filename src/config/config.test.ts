@@ -58,5 +58,21 @@ describe('loadConfig', () => {
     const secret = bad({ ADMIN_TOKEN: 'short-secret' });
     expect(secret).toMatch(/ADMIN_TOKEN/);
     expect(secret).not.toContain('short-secret');
+    // Collector identities: a key never echoed, an id and key only together, trusted keys as a JSON object.
+    const key = bad({ COLLECTOR_ID: 'c1', COLLECTOR_SIGNING_KEY: 'not-a-key' });
+    expect(key).toMatch(/COLLECTOR_SIGNING_KEY: must be a base64 Ed25519 private key/);
+    expect(key).not.toContain('not-a-key');
+    expect(bad({ COLLECTOR_ID: 'c1' })).toMatch(/COLLECTOR_ID and COLLECTOR_SIGNING_KEY go together/);
+    expect(bad({ TRUSTED_COLLECTORS: '[1]' })).toMatch(/TRUSTED_COLLECTORS/);
+    expect(bad({ TRUSTED_COLLECTORS: 'nope' })).toMatch(/TRUSTED_COLLECTORS: must be JSON/);
+    expect(bad({ JOB_MAX_AGE_HOURS: '0' })).toMatch(/JOB_MAX_AGE_HOURS/);
+  });
+
+  it('reads the job age window and signing identities', () => {
+    const pub = Buffer.alloc(32, 1).toString('base64');
+    const c = loadConfig({ JOB_MAX_AGE_HOURS: '48', COLLECTOR_ID: 'c1', COLLECTOR_SIGNING_KEY: pub, TRUSTED_COLLECTORS: JSON.stringify({ c1: pub }) });
+    expect(c.queue.maxJobAgeMs).toBe(48 * 3_600_000);
+    expect(c.signing).toEqual({ collectorId: 'c1', signingKey: pub, trustedCollectors: { c1: pub } });
+    expect(loadConfig({}).signing).toEqual({ collectorId: undefined, signingKey: undefined, trustedCollectors: {} });
   });
 });

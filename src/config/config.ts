@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { MAX_EVENTS, MAX_JOB_EVENTS } from '../wire/limits.js';
 
 const SITE_KEY = /^[a-z0-9._-]{1,64}$/;
 const HOST = /^[a-z0-9.-]{1,253}(:[0-9]{1,5})?$/;
@@ -81,7 +82,7 @@ const envSchema = z.object({
   QUEUE_HIGH_WATER: intIn(1, 10_000_000, 20_000),
   QUEUE_LAG_READY_MS: intIn(100, 86_400_000, 60_000),
   GROUP_COMMIT_MS: intIn(0, 1000, 2),
-  GROUP_COMMIT_MAX_EVENTS: intIn(1, 100_000, 2000),
+  GROUP_COMMIT_MAX_EVENTS: intIn(1, MAX_JOB_EVENTS - MAX_EVENTS, 2000),
   INSERT_BATCH_ROWS: intIn(1, 1_000_000, 20_000),
   INSERT_FLUSH_MS: intIn(10, 60_000, 1000),
   WORKER_CONCURRENCY: intIn(1, 10_000, 64),
@@ -96,6 +97,24 @@ const envSchema = z.object({
   JOB_LOCK_MS: intIn(500, 600_000, 30_000),
   RETRY_MAX_BACKOFF_MS: intIn(100, 3_600_000, 30_000),
   DLQ_RETENTION_DAYS: intIn(1, 365, 14),
+  // A job whose requests were received longer ago is refused (and replays of older material with it):
+  // the replay guard remembers each job for this long (src/queue/replay-guard.ts).
+  JOB_MAX_AGE_HOURS: intIn(1, 8760, 72),
+  // Optional signing identity of a collector, and the collectors a worker accepts (src/queue/signing.ts).
+  COLLECTOR_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1–64 of [A-Za-z0-9._-]').optional(),
+  COLLECTOR_SIGNING_KEY: z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'must be a base64 Ed25519 private key (npm run keygen -- --collector ID)').optional(),
+  TRUSTED_COLLECTORS: z
+    .string()
+    .default('{}')
+    .transform((s, ctx) => {
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON: {"collector-id": "base64 Ed25519 public key", …}' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'must map collector ids to base64 Ed25519 public keys'))),
   SHUTDOWN_GRACE_MS: intIn(100, 600_000, 15_000),
   RATE_LIMIT_WINDOW_MS: intIn(1000, 3_600_000, 10_000),
   RATE_LIMIT_PER_ADDRESS: intIn(0, 100_000_000, 200_000),
@@ -158,6 +177,14 @@ export interface Config {
     readonly lockMs: number;
     readonly maxBackoffMs: number;
     readonly dlqRetentionDays: number;
+    /** Jobs received longer ago than this are refused as expired (and the replay guard forgets them after it). */
+    readonly maxJobAgeMs: number;
+  };
+  /** Who signs the jobs of this collector, and whose jobs this worker accepts (empty: any job sealed for its key). */
+  readonly signing: {
+    readonly collectorId: string | undefined;
+    readonly signingKey: string | undefined;
+    readonly trustedCollectors: Readonly<Record<string, string>>;
   };
   readonly worker: { readonly batchRows: number; readonly flushMs: number; readonly concurrency: number };
   /** Fixed-window request limits of /collect; 0 turns a limit off. */
@@ -209,6 +236,9 @@ export function loadConfig(env: Env = process.env): Config {
   if (e.NODE_ENV === 'production' && e.TEST_ONLY_FAULTS.length > 0) {
     throw new ConfigError(['TEST_ONLY_FAULTS: fault injection is for tests and is refused when NODE_ENV=production (unset it)']);
   }
+  if ((e.COLLECTOR_ID === undefined) !== (e.COLLECTOR_SIGNING_KEY === undefined)) {
+    throw new ConfigError(['COLLECTOR_ID and COLLECTOR_SIGNING_KEY go together: set both (npm run keygen -- --collector ID) or neither']);
+  }
   const trustProxy = parseTrustProxy(e.TRUST_PROXY);
   const dataDir = path.resolve(e.DATA_DIR);
   const config: Config = {
@@ -240,7 +270,9 @@ export function loadConfig(env: Env = process.env): Config {
       lockMs: e.JOB_LOCK_MS,
       maxBackoffMs: e.RETRY_MAX_BACKOFF_MS,
       dlqRetentionDays: e.DLQ_RETENTION_DAYS,
+      maxJobAgeMs: e.JOB_MAX_AGE_HOURS * 3_600_000,
     },
+    signing: { collectorId: e.COLLECTOR_ID, signingKey: e.COLLECTOR_SIGNING_KEY, trustedCollectors: e.TRUSTED_COLLECTORS },
     worker: { batchRows: e.INSERT_BATCH_ROWS, flushMs: e.INSERT_FLUSH_MS, concurrency: e.WORKER_CONCURRENCY },
     rateLimit: { windowMs: e.RATE_LIMIT_WINDOW_MS, perAddress: e.RATE_LIMIT_PER_ADDRESS, perSite: e.RATE_LIMIT_PER_SITE, secret: e.RATE_LIMIT_SECRET },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

@@ -92,6 +92,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     unknownIp: new Counter({ name: 'anon_ip_refused_total', help: 'Client addresses refused as non-canonical and stored as unknown', registers: [registry] }),
     lateSalt: new Counter({ name: 'anon_late_events_total', help: 'Events older than the salt window, hashed with a one-off salt', registers: [registry] }),
     jobsFailed: new Counter({ name: 'anon_jobs_failed_total', help: 'Job attempts that failed', labelNames: ['final'] as const, registers: [registry] }),
+    jobsRejected: new Counter({
+      name: 'anon_jobs_rejected_total',
+      help: 'Jobs refused before use (forged, replayed, expired, unsigned): dead-lettered at once, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    jobsMalformed: new Counter({ name: 'anon_jobs_malformed_total', help: 'Jobs whose data or options were not JSON, removed from the queue', registers: [registry] }),
   };
   return m;
 }

@@ -11,8 +11,11 @@ import { workerConnection, type Redis } from './redis.js';
 
 export class PermanentJobError extends Error {
   override readonly name = 'PermanentJobError';
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** Why, as a bounded label (e.g. a JobRejection of src/wire/collected.ts, 'unopenable', 'rows_rejected'). */
+  readonly reason: string;
+  constructor(message: string, options?: { cause?: unknown; reason?: string }) {
     super(message, options);
+    this.reason = options?.reason ?? 'permanent';
   }
 }
 

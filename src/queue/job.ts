@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CollectedRequest } from '../wire/types.js';
 import type { Sealer, Unsealer } from './seal.js';
+import type { JobSigner } from './signing.js';
 
 export const JOB_NAME = 'collected';
 
@@ -29,15 +30,32 @@ export interface JobPayload {
   reqs: CollectedRequest[];
 }
 
+/**
+ * An opened job: its payload as parsed (the worker checks every field again,
+ * src/wire/collected.ts), the payload's bytes and, when the collector has a
+ * signing identity, its signature over them (src/queue/signing.ts).
+ *
+ * Sealed plaintext: the payload's JSON, then, when signed, a newline and
+ * {"by": collector id, "sig": base64 Ed25519 signature of the JSON bytes}.
+ * JSON.stringify never writes a raw newline, so the first one splits them.
+ */
+export interface OpenedJob {
+  payload: { v: 1; reqs: unknown };
+  body: Buffer;
+  signature: { by: string; sig: string } | undefined;
+}
+
 export function newJobNonce(): string {
   return randomBytes(16).toString('base64url');
 }
 
-export function sealJob(sealer: Sealer, reqs: CollectedRequest[], nonce: string = newJobNonce()): SealedJobData {
+export function sealJob(sealer: Sealer, reqs: CollectedRequest[], nonce: string = newJobNonce(), signer?: JobSigner): SealedJobData {
   let n = 0;
   for (const r of reqs) n += r.events.length;
   const payload: JobPayload = { v: 1, reqs };
-  return { s: sealer.seal(Buffer.from(JSON.stringify(payload))).toString('base64'), n, nonce };
+  let plain = Buffer.from(JSON.stringify(payload));
+  if (signer) plain = Buffer.concat([plain, Buffer.from(`\n${JSON.stringify({ by: signer.id, sig: signer.sign(plain) })}`)]);
+  return { s: sealer.seal(plain).toString('base64'), n, nonce };
 }
 
 /**
@@ -52,10 +70,23 @@ export class PayloadError extends Error {
   override readonly name = 'PayloadError';
 }
 
-export function openJob(unsealer: Unsealer, data: SealedJobData): JobPayload {
+export function openJob(unsealer: Unsealer, data: SealedJobData): OpenedJob {
   if (!data || typeof data.s !== 'string') throw new PayloadError('job data has no sealed envelope');
   const plain = unsealer.open(Buffer.from(data.s, 'base64'));
-  const payload = JSON.parse(plain.toString('utf8')) as JobPayload;
-  if (payload.v !== 1 || !Array.isArray(payload.reqs)) throw new PayloadError('unknown job payload version');
-  return payload;
+  const nl = plain.indexOf(10);
+  const body = nl === -1 ? plain : plain.subarray(0, nl);
+  let payload: { v?: unknown; reqs?: unknown };
+  let signature: OpenedJob['signature'];
+  try {
+    payload = JSON.parse(body.toString('utf8')) as typeof payload;
+    if (nl !== -1) {
+      const s = JSON.parse(plain.subarray(nl + 1).toString('utf8')) as { by?: unknown; sig?: unknown };
+      if (typeof s?.by !== 'string' || typeof s.sig !== 'string') throw new PayloadError('malformed signature');
+      signature = { by: s.by, sig: s.sig };
+    }
+  } catch (err) {
+    throw new PayloadError(`payload is not JSON: ${(err as Error).name}`, { cause: err });
+  }
+  if (typeof payload !== 'object' || payload === null || payload.v !== 1) throw new PayloadError('unknown job payload version');
+  return { payload: { v: 1, reqs: payload.reqs }, body, signature };
 }

@@ -23,6 +23,7 @@ import { JOB_NAME, sealJob, type SealedJobData } from './job.js';
 import { QueueSampler, type QueueStats } from './queue-stats.js';
 import type { Redis } from './redis.js';
 import type { Sealer } from './seal.js';
+import type { JobSigner } from './signing.js';
 
 export interface ProducerOptions {
   queueName: string;
@@ -33,6 +34,8 @@ export interface ProducerOptions {
   attempts: number;
   /** Upper bound on how long a request may wait for Redis before it is told 503. */
   addTimeoutMs?: number;
+  /** This collector's signing identity (COLLECTOR_ID), when it has one. */
+  signer?: JobSigner;
 }
 
 export class QueueUnavailableError extends Error {
@@ -118,7 +121,7 @@ export class JobProducer {
   }
 
   private async addWithTimeout(reqs: CollectedRequest[]): Promise<void> {
-    const data = sealJob(this.sealer, reqs);
+    const data = sealJob(this.sealer, reqs, undefined, this.opts.signer);
     const timeoutMs = this.opts.addTimeoutMs ?? 3000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {

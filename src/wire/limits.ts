@@ -40,3 +40,15 @@ export const MAX_PAGE_COORD = 100_000;
 export const MAX_VISIBLE_MS = 86_400_000;
 /** Advisory client timestamp (ms since epoch): below the year 2286. */
 export const MAX_TS = 1e13;
+
+/**
+ * What a collector puts around the events of one request (src/collect/app.ts)
+ * and a worker checks again when it opens a job (src/wire/collected.ts).
+ */
+/** User-Agent and Accept-Language as captured (longer headers are cut). */
+export const MAX_USER_AGENT = 512;
+export const MAX_ACCEPT_LANGUAGE = 128;
+/** Events in one queue job: the largest group commit (GROUP_COMMIT_MAX_EVENTS) plus one request. */
+export const MAX_JOB_EVENTS = 100_000 + MAX_EVENTS;
+/** How far a job's receive time may lie ahead of a worker's clock (clocks of collectors and workers differ a little). */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;

@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeviceParser } from '../../src/anonymise/device.js';
 import { SaltRing } from '../../src/anonymise/salts.js';
-import { anonymiseConfig, anonymiseStep } from '../../src/app/worker.js';
+import { anonymiseConfig, anonymiseStep, jobAdmission } from '../../src/app/worker.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createMetrics } from '../../src/observe/metrics.js';
 import type { QueuedJob } from '../../src/queue/consumer.js';
@@ -83,6 +83,7 @@ describe('insert deduplication token', () => {
   it('two different jobs with the same BullMQ id (Redis lost its data in between) both land', async () => {
     const process = createJobProcessor({
       unsealer: new Unsealer(keys.privateKey),
+      admission: jobAdmission(config, redis),
       salts: new SaltRing(new RedisSaltStore(redis, prefix), workerIdSecret(keys.privateKey)),
       anonymise: anonymiseStep(anonymiseConfig(config), createDeviceParser({ cacheSize: 100 })),
       // A fresh buffer per add: each job is its own insert, as when jobs arrive one at a time.

@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeviceParser } from '../../src/anonymise/device.js';
 import { SaltRing } from '../../src/anonymise/salts.js';
-import { anonymiseConfig, anonymiseStep } from '../../src/app/worker.js';
+import { anonymiseConfig, anonymiseStep, jobAdmission } from '../../src/app/worker.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createMetrics } from '../../src/observe/metrics.js';
 import { DependencyUnavailableError } from '../../src/queue/consumer.js';
@@ -54,6 +54,7 @@ describe('embedded store that answers its ping but cannot write', () => {
     const keys = generateSealKeyPair();
     const process = createJobProcessor({
       unsealer: new Unsealer(keys.privateKey),
+      admission: jobAdmission(config, redis),
       salts: new SaltRing(new RedisSaltStore(redis, prefix), workerIdSecret(keys.privateKey)),
       anonymise: anonymiseStep(anonymiseConfig(config), createDeviceParser({ cacheSize: 100 })),
       inserter: new EventInserter(store.client, { batchRows: 1, flushMs: 10, retries: 0 }),
