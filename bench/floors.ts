@@ -58,7 +58,7 @@ export async function storageFloor(rows: number): Promise<{ rowsPerSecond: numbe
     const salt = randomBytes(32);
     const all: EventRow[] = [];
     for (const r of requests(Math.ceil(rows / 20), 'pool')) for (const row of anonymiseRequest(r, salt, { config, device }).rows) all.push(row);
-    const inserter = new EventInserter(store.client, { batchRows: 20_000, flushMs: 1_000_000 });
+    const inserter = new EventInserter(store.client, { batchRows: 20_000, flushMs: 1_000_000, rawInsert: store.rawInsert });
     const t0 = performance.now();
     const pending: Promise<void>[] = [];
     for (let i = 0; i < all.length; i += 20_000) pending.push(inserter.add(all.slice(i, i + 20_000), `floor-${i}`));

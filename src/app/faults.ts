@@ -30,7 +30,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { EventRow } from '../anonymise/types.js';
 import type { AnonymiseStep, RowSink } from '../ingest/anonymise-job.js';
-import type { ClickHouseClient } from '../store/client.js';
+import type { ClickHouseClient, RawInsert } from '../store/client.js';
 
 export type CrashPoint = 'mid-anonymise' | 'before-insert' | 'after-insert';
 
@@ -49,6 +49,8 @@ export interface Faults {
   inserter(sink: RowSink): RowSink;
   /** The worker's view of the store (unchanged unless store-down-while-file is on). */
   store(client: ClickHouseClient): ClickHouseClient;
+  /** The same for the embedded store's raw insert. */
+  rawInsert(raw: RawInsert | undefined): RawInsert | undefined;
   /** Runs once before the worker consumes: stops background merges of `events` while any fault is on. */
   prepareStore(client: ClickHouseClient): Promise<void>;
 }
@@ -67,6 +69,7 @@ export const NO_FAULTS: Faults = {
   anonymise: (step) => step,
   inserter: (sink) => sink,
   store: (client) => client,
+  rawInsert: (raw) => raw,
   prepareStore: async () => {},
 };
 
@@ -87,6 +90,7 @@ export function createFaults(specs: readonly string[], dataDir: string, opts: { 
   // Written synchronously to stderr: a SIGKILL right after would lose a buffered log line.
   const say = (msg: string) => fs.writeSync(2, `TEST_ONLY_FAULTS: ${msg}\n`);
   say(`active: ${specs.join(', ')}`);
+  const unavailable = () => Object.assign(new Error('connect ECONNREFUSED (TEST_ONLY_FAULTS store-down-while-file)'), { code: 'ECONNREFUSED' });
   const faults: Faults = {
     reach(point, detail) {
       const c = crashes.get(point);
@@ -127,11 +131,15 @@ export function createFaults(specs: readonly string[], dataDir: string, opts: { 
       if (!poison || !fs.existsSync(poison)) return;
       for (const r of rows) if (r.custom_name === POISON_EVENT_NAME) (r as { ts: string }).ts = 'not a time';
     },
+    rawInsert(raw) {
+      if (!storeDown || !raw) return raw;
+      const file = storeDown;
+      return (p) => (fs.existsSync(file) ? Promise.reject(unavailable()) : raw(p));
+    },
     store(client) {
       if (!storeDown) return client;
       const file = storeDown;
       const down = () => fs.existsSync(file);
-      const unavailable = () => Object.assign(new Error('connect ECONNREFUSED (TEST_ONLY_FAULTS store-down-while-file)'), { code: 'ECONNREFUSED' });
       return new Proxy(client, {
         get(target, prop, receiver) {
           const value = Reflect.get(target, prop, receiver) as unknown;

@@ -65,6 +65,8 @@ export function anonymiseConfig(config: Config): AnonymiseConfig {
     ipv4Prefix: config.anonymise.ipv4Prefix,
     ipv6Prefix: config.anonymise.ipv6Prefix,
     queryAllowlist: config.anonymise.queryAllowlist,
+    utmParams: config.anonymise.utmParams,
+    siteRules: config.anonymise.siteRules,
     sites: config.sites,
   };
 }
@@ -110,6 +112,7 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
     if (rebuilt) log.info({ from, tables: rebuilt.length, ms: Date.now() - t0 }, 'no clean stop recorded (a crash or a kill): aggregates of recent days rebuilt from events');
   }
   const inserter = new EventInserter(client, {
+    rawInsert: faults.rawInsert(store.rawInsert),
     batchRows: config.worker.batchRows,
     flushMs: config.worker.flushMs,
     // Every job the consumer holds waits on the inserter: once all of them do, nothing more can come.

@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { RawInsert } from './client.js';
 import type { EventRow } from '../anonymise/types.js';
 import { GroupCommit } from '../lib/group-commit.js';
 
@@ -37,6 +38,8 @@ export interface InserterOptions {
   maxWaiting?: number;
   /** Retries of one insert inside the process, with the same deduplication token. */
   retries?: number;
+  /** The store's raw insert (embedded mode), used instead of the client's exec when given. */
+  rawInsert?: RawInsert;
   onInsert?: (s: InsertStats) => void;
   onFailure?: (err: unknown) => void;
   now?: () => number;
@@ -44,8 +47,8 @@ export interface InserterOptions {
 
 /** One job's rows, waiting for an insert. */
 interface Contribution {
-  /** The rows already encoded, as JSONCompactEachRow text. */
-  text: string;
+  /** The rows already encoded, as JSONCompactEachRow text (as bytes for a raw insert). */
+  text: string | Buffer;
   rows: number;
   /** Names the contribution in the deduplication token (see EventInserter.add). */
   key: string;
@@ -94,7 +97,8 @@ export class EventInserter {
     if (rows.length === 0) return Promise.resolve();
     // Encoded now, a job's rows at a time: encoding a whole batch at flush time would hold the event loop (and
     // with it the collector in the all-in-one) for tens of milliseconds.
-    const contribution: Contribution = { text: encodeRows(rows), rows: rows.length, key };
+    const text = encodeRows(rows);
+    const contribution: Contribution = { text: this.opts.rawInsert ? Buffer.from(text) : text, rows: rows.length, key };
     // An isolated contribution is inserted on its own, at once: its failure fails no other job's rows.
     return opts.isolated ? this.inserts.addAlone(contribution) : this.inserts.add(contribution);
   }
@@ -117,12 +121,17 @@ export class EventInserter {
         // connection turns those into session-wide `SET`s, and a token left on the session would silently
         // deduplicate (drop) later, different inserts. The rows are encoded already (add), so the statement
         // goes through exec with the text as its body: `insert` would encode an array at flush time.
-        const { stream } = await this.client.exec({
-          query: `INSERT INTO events (${EVENT_COLUMNS.join(', ')}) SETTINGS insert_deduplication_token = '${token}' FORMAT JSONCompactEachRow`,
-          values: Readable.from(contributions.map((c) => c.text), { objectMode: false }),
-        });
-        // An INSERT answers nothing, but the response must be read to free the connection (server mode).
-        stream.resume();
+        if (this.opts.rawInsert) {
+          const body = Buffer.concat(contributions.map((c) => c.text as Buffer));
+          await this.opts.rawInsert({ table: 'events', columns: EVENT_COLUMNS, body, settings: { insert_deduplication_token: token } });
+        } else {
+          const { stream } = await this.client.exec({
+            query: `INSERT INTO events (${EVENT_COLUMNS.join(', ')}) SETTINGS insert_deduplication_token = '${token}' FORMAT JSONCompactEachRow`,
+            values: Readable.from(contributions.map((c) => c.text), { objectMode: false }),
+          });
+          // An INSERT answers nothing, but the response must be read to free the connection (server mode).
+          stream.resume();
+        }
         this.lastInsertAt = now();
         this.opts.onInsert?.({ rows, ms: now() - t0 });
         return;

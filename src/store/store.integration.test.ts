@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { perVisitor, row, formatTs } from '../../test/support/rows.js';
 import { tempDir } from '../../test/support/tmp.js';
 import { openStore, StoreLockedError, type Store } from './client.js';
-import { EventInserter } from './inserter.js';
+import { EventInserter, InsertError } from './inserter.js';
+import { rowsRejected } from './errors.js';
 import { existingEventIds } from './dedup.js';
 import type { EventRow } from '../anonymise/types.js';
 import { applyRetention, migrate, retentionTtls, type MigrationVars } from './migrate.js';
@@ -144,6 +145,24 @@ describe('inserts', () => {
     expect(pageviews).toBe(4);
     const perPageview = Number((await rows<{ n: string }>("SELECT count() n FROM agg_visitor_pageviews WHERE path = '/dedup'"))[0]!.n);
     expect(perPageview).toBe(4);
+  });
+
+  it('through the embedded raw insert: the same rows, and a retried token is a no-op there too', async () => {
+    expect(store.rawInsert).toBeTypeOf('function');
+    const ins = new EventInserter(store.client, { batchRows: 1000, flushMs: 10, rawInsert: store.rawInsert });
+    const r = row({ path: '/raw', custom_name: 'raw', custom_props: { a: 'b', quote: 'x"y\\z' } });
+    await ins.add([r, row({ path: '/raw' })], 'raw-1');
+    await ins.add([r, row({ path: '/raw' })], 'raw-1');
+    expect(await count('/raw')).toBe(2);
+    const stored = await rows<{ p: Record<string, string> }>("SELECT custom_props p FROM events WHERE path = '/raw' AND custom_name = 'raw'");
+    expect(stored).toEqual([{ p: { a: 'b', quote: 'x"y\\z' } }]);
+    await ins.add([row({ path: '/raw' })], 'raw-2');
+    expect(await count('/raw')).toBe(3);
+    // Rows ClickHouse refuses are an InsertError whose cause carries ClickHouse's code.
+    const bad = { ...row({ path: '/raw' }), ts: 'not a time' };
+    const err = await ins.add([bad], 'raw-bad').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InsertError);
+    expect(rowsRejected(err)).toBe(true);
   });
 
   it('write at once when every job the worker holds is waiting on them', async () => {
