@@ -44,7 +44,7 @@ describe('a v1 batch becomes anonymised rows', () => {
     expect(pv.path).toBe('/checkout/:email/confirm');
     expect(pv.utm_source).toBe('mail');
     expect(pv.query).not.toContain('secret');
-    expect(pv.referrer_host).toBe('www.google.com');
+    expect(pv.referrer_host).toBe('google.com');
     expect(pv.browser).toBe('Chrome');
     expect(pv.browser_major).toBe('131');
     expect(pv.language).toBe('de');

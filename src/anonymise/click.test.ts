@@ -18,7 +18,11 @@ describe('sanitiseSelector', () => {
     ['div#a1b2c3d4e5f6>p', 'div>p'],
     ['div.c018252c-7fe2-4370-9c34-cfc757dfde15>p', 'div>p'],
     ['section#order-4111111111111111>b', 'section>b'],
-    ['div.css-1x2y3z.sc-AxjAm>i', 'div.css-1x2y3z.sc-AxjAm>i'],
+    // build hashes are not design tokens: they go unless the site allows them (below)
+    ['div.css-1x2y3z.sc-AxjAm>i', 'div>i'],
+    // names a template put a person into
+    ['div#user-zelda-quixote>a.link', 'div>a.link'],
+    ['li.wishlist-item.owner-gwendolyn>span', 'li.wishlist-item>span'],
     // every combinator becomes '>'
     ['form#checkout div.row  button.btn.btn-primary', 'form#checkout>div.row>button.btn.btn-primary'],
     ['ul>li+li~li', 'ul>li>li>li'],
@@ -27,12 +31,22 @@ describe('sanitiseSelector', () => {
   });
 
   it('caps depth and length, keeping the innermost steps', () => {
-    const deep = Array.from({ length: 30 }, (_, i) => `div.level${String.fromCharCode(97 + (i % 26))}`).join('>');
+    const deep = Array.from({ length: 30 }, (_, i) => `div.level-${String.fromCharCode(97 + (i % 26))}`).join('>');
     const out = sanitiseSelector(deep);
     expect(out.split('>')).toHaveLength(12);
-    expect(out.endsWith('div.leveld')).toBe(true);
+    expect(out.endsWith('div.level-d')).toBe(true);
     const long = Array.from({ length: 12 }, () => `section.${'x'.repeat(30)}`).join('>');
     expect(sanitiseSelector(long).length).toBeLessThanOrEqual(256);
+  });
+});
+
+describe('site allowlist', () => {
+  it('keeps ids and classes the site names, and only those', () => {
+    expect(sanitiseSelector('div.css-1x2y3z.sc-AxjAm>i#hero-xmas', ['css-1x2y3z', 'hero-xmas'])).toBe('div.css-1x2y3z>i#hero-xmas');
+    // An allowed name that carries personal data still goes.
+    expect(sanitiseSelector('div#jane.doe@example.com', ['jane.doe@example.com'])).toBe('div');
+    expect(sanitiseLabel('hero-xmas')).toBe('');
+    expect(sanitiseLabel('hero-xmas', ['hero-xmas'])).toBe('hero-xmas');
   });
 });
 
@@ -76,6 +90,9 @@ describe('sanitiseLabel', () => {
     ['4111111111111111', ''],
     ['order-123456', ''],
     ['with space', ''],
+    ['zelda-quixote', ''],
+    ['nav-home', 'nav-home'],
+    ['place-order', 'place-order'],
     [undefined, ''],
   ])('%j → %j', (raw, want) => {
     expect(sanitiseLabel(raw)).toBe(want);

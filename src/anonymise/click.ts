@@ -1,12 +1,15 @@
 /**
  * Clicks (docs/design.md §3.6): a selector path built only from tag names, ids
- * and classes that do not look like personal data or random tokens, plus the
- * developer-set label. No text, no attribute values. Element fractions are
- * rounded to 0.01 and page positions bucketed to 10 px.
+ * and classes that are design tokens (src/anonymise/vocabulary.ts) or that
+ * the site allows by name, and never look like personal data or random
+ * tokens, plus the developer-set label under the same rule. No text, no
+ * attribute values. Element fractions are rounded to 0.01 and page positions
+ * bucketed to 10 px.
  */
 import type { ClickData } from '../wire/types.js';
 import { MAX_LABEL, MAX_PAGE_COORD, MAX_SELECTOR } from '../wire/limits.js';
 import { scrubValue } from './pii.js';
+import { designToken } from './vocabulary.js';
 import { LRUCache } from 'lru-cache';
 
 const MAX_STEPS = 12;
@@ -63,10 +66,14 @@ export function generatedName(name: string): boolean {
   return false;
 }
 
-/** An id or class that carries no personal data and is not a generated token. */
-function safeName(name: string): boolean {
+/**
+ * An id or class that names a piece of the page: a design token or a name the
+ * site allows, carrying no personal data and no generated token.
+ * ("user-zelda-quixote" is none of these: a template put a person in it.)
+ */
+function safeName(name: string, allow: ReadonlySet<string>): boolean {
   if (name.length > MAX_NAME) return false;
-  if (generatedName(name)) return false;
+  if (!allow.has(name) && (generatedName(name) || !designToken(name))) return false;
   return scrubValue(name, MAX_NAME) === name;
 }
 
@@ -104,26 +111,38 @@ function suspiciousStep(step: string): boolean {
  * passes) is the costliest step of a click. Bounded, in this process's memory
  * only, like the UA cache; the function stays pure (same input, same output).
  */
-const selectorCache = new LRUCache<string, string>({ max: 5000 });
+const selectorCaches = new WeakMap<ReadonlySet<string>, LRUCache<string, string>>();
+const NONE: ReadonlySet<string> = new Set();
+/** The site's allowlists as sets, once per list (the config is frozen and lives as long as the process). */
+const allowSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+function allowSet(list: readonly string[] | undefined): ReadonlySet<string> {
+  if (!list || list.length === 0) return NONE;
+  let s = allowSets.get(list);
+  if (!s) allowSets.set(list, (s = new Set(list)));
+  return s;
+}
 
-export function sanitiseSelector(raw: string): string {
+export function sanitiseSelector(raw: string, allowed?: readonly string[]): string {
+  const allow = allowSet(allowed);
+  let cache = selectorCaches.get(allow);
+  if (!cache) selectorCaches.set(allow, (cache = new LRUCache<string, string>({ max: 5000 })));
   const input = raw.slice(0, MAX_SELECTOR);
-  let sel = selectorCache.get(input);
+  let sel = cache.get(input);
   if (sel === undefined) {
-    sel = sanitiseSelectorUncached(input);
-    selectorCache.set(input, sel);
+    sel = sanitiseSelectorUncached(input, allow);
+    cache.set(input, sel);
   }
   return sel;
 }
 
-function sanitiseSelectorUncached(raw: string): string {
+function sanitiseSelectorUncached(raw: string, allow: ReadonlySet<string>): string {
   // Every combinator (child, descendant, sibling) becomes '>': the path is for grouping clicks, not for querying.
   const steps = withoutBracketed(raw.slice(0, MAX_SELECTOR)).split(/[>+~\s]+/);
   const out: string[] = [];
   for (const step of steps.slice(-MAX_STEPS)) {
     const tag = TAG.exec(step)?.[0]?.toLowerCase() ?? '';
     let s = tag;
-    if (!suspiciousStep(step)) for (const m of step.matchAll(NAME_TOKEN)) if (safeName(m[2]!)) s += m[1]! + m[2]!;
+    if (!suspiciousStep(step)) for (const m of step.matchAll(NAME_TOKEN)) if (safeName(m[2]!, allow)) s += m[1]! + m[2]!;
     if (s !== '') out.push(s);
   }
   let sel = out.join('>');
@@ -134,10 +153,16 @@ function sanitiseSelectorUncached(raw: string): string {
   return sel.slice(0, MAX_STORED_SELECTOR);
 }
 
-export function sanitiseLabel(raw: string | undefined): string {
+/**
+ * A data-track label: a lowercase slug `[a-z0-9_-]` that is a design token
+ * ("add-to-cart", "nav-home") or allowed by the site by name; anything else
+ * ("zelda-quixote", a product name with spaces) is dropped.
+ */
+export function sanitiseLabel(raw: string | undefined, allowed?: readonly string[]): string {
   if (!raw) return '';
   const l = raw.slice(0, MAX_LABEL).toLowerCase();
-  return LABEL.test(l) && scrubValue(l, MAX_LABEL) === l ? l : '';
+  if (!LABEL.test(l) || scrubValue(l, MAX_LABEL) !== l) return '';
+  return allowSet(allowed).has(l) || (designToken(l) && !generatedName(l)) ? l : '';
 }
 
 const clamp = (v: number, lo: number, hi: number) => (v < lo ? lo : v > hi ? hi : v);
@@ -153,10 +178,16 @@ export interface CleanClick {
 
 const finite = (v: number) => (Number.isFinite(v) ? v : 0);
 
-export function sanitiseClick(c: ClickData): CleanClick {
+/** The site's click allowlists (SITES `selectors`, `labels`). */
+export interface ClickRules {
+  selectors?: readonly string[];
+  labels?: readonly string[];
+}
+
+export function sanitiseClick(c: ClickData, rules: ClickRules = {}): CleanClick {
   return {
-    selector: sanitiseSelector(c.selector),
-    label: sanitiseLabel(c.label),
+    selector: sanitiseSelector(c.selector, rules.selectors),
+    label: sanitiseLabel(c.label, rules.labels),
     x: Math.round(clamp(finite(c.x), 0, 1) * 100) / 100,
     y: Math.round(clamp(finite(c.y), 0, 1) * 100) / 100,
     page_x: Math.floor(clamp(finite(c.page_x), 0, MAX_PAGE_COORD) / 10) * 10,

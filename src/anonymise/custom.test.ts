@@ -35,7 +35,26 @@ describe('sanitiseCustom', () => {
       name: 'Checkout_Start',
       props: { items: 2, paid: true, category: 'chargers', note: 'jane.doe@example.com', userId: 'u-1', email: 'jane@example.com', orderId: 'A-77', coupon: '+49 30 1234567' },
     });
-    expect(out).toEqual({ name: 'checkout_start', props: { items: '2', paid: 'true', category: 'chargers', note: ':email', coupon: ':phone' } });
+    // Values that are personal data or free text are dropped (and counted), not kept as placeholders.
+    expect(out).toEqual({ name: 'checkout_start', props: { items: '2', paid: 'true', category: 'chargers' }, dropped: { prop_free_text: 2 } });
+  });
+
+  it('drops free text whatever the key: names, addresses, messages', () => {
+    const out = sanitiseCustom({
+      name: 'gift_wrap',
+      props: { to: 'Zelda Quixote', gift_message: 'Happy birthday! 12 Canary Lane', recipient: 'zelda', colour: 'Red', wrap: 'gold-foil', size: 3 },
+    })!;
+    expect(out.props).toEqual({ colour: 'red', wrap: 'gold-foil', size: '3' });
+    expect(out.dropped).toEqual({ prop_free_text: 2 });
+  });
+
+  it('applies per-key value rules: numbers, booleans, slugs, enums', () => {
+    const rules = { items: 'number', gift: 'boolean', list: 'slug', position: ['top', 'middle', 'bottom'] } as const;
+    const ok = sanitiseCustom({ name: 'x', props: { items: 3, gift: false, list: 'Homepage-Hero', position: 'top' } }, rules)!;
+    expect(ok.props).toEqual({ items: '3', gift: 'false', list: 'homepage-hero', position: 'top' });
+    const bad = sanitiseCustom({ name: 'x', props: { items: '3', gift: 'yes', list: 7, position: 'Zelda Quixote' } }, rules)!;
+    expect(bad.props).toEqual({});
+    expect(bad.dropped).toEqual({ prop_rule: 4 });
   });
 
   it('keeps product, sku, item and category ids for layout analysis, drops the ids of people and orders', () => {
@@ -43,7 +62,7 @@ describe('sanitiseCustom', () => {
       name: 'add_to_cart',
       props: { product_id: 'usb-c-65w', sku: 'PB-20000', item_id: '42', categoryId: 'chargers', user_id: 'u-1', session_id: 's-1', order_id: 'A-77', customer_email: 'x', visitorId: 'v' },
     });
-    expect(out).toEqual({ name: 'add_to_cart', props: { product_id: 'usb-c-65w', sku: 'PB-20000', item_id: '42', categoryId: 'chargers' } });
+    expect(out).toEqual({ name: 'add_to_cart', props: { product_id: 'usb-c-65w', sku: 'pb-20000', item_id: '42', categoryId: 'chargers' }, dropped: {} });
   });
 
   it('drops keys that are not plain names or carry data themselves', () => {
@@ -53,14 +72,16 @@ describe('sanitiseCustom', () => {
 
   it('refuses names that are not developer constants', () => {
     for (const name of ['order:4111111111111111', 'signup-123456', 'x@y', '9lives', 'has space', 'a'.repeat(65)]) expect(sanitiseCustom({ name }), name).toBeNull();
-    expect(sanitiseCustom({ name: 'checkout.step:2' })).toEqual({ name: 'checkout.step:2', props: {} });
+    expect(sanitiseCustom({ name: 'checkout.step:2' })).toEqual({ name: 'checkout.step:2', props: {}, dropped: {} });
   });
 
   it('limits props in count and length', () => {
     const props: Record<string, string> = {};
-    for (let i = 0; i < 30; i++) props[`p${String.fromCharCode(97 + i)}`] = 'v'.repeat(300);
+    for (let i = 0; i < 30; i++) props[`p${String.fromCharCode(97 + i)}`] = 'v'.repeat(60);
     const out = sanitiseCustom({ name: 'many', props })!;
     expect(Object.keys(out.props)).toHaveLength(MAX_PROPS);
-    for (const v of Object.values(out.props)) expect(v.length).toBeLessThanOrEqual(128);
+    for (const v of Object.values(out.props)) expect(v.length).toBeLessThanOrEqual(64);
+    // A longer value is free text, not a slug.
+    expect(sanitiseCustom({ name: 'long', props: { p: 'v'.repeat(65) } })!.dropped).toEqual({ prop_free_text: 1 });
   });
 });

@@ -18,9 +18,10 @@
  * - it is an id, number or reference of anything else than a known page object ("id", "uuid", "ref",
  *   "guest_id", "lead_no"): what an unknown id names cannot be told, so it goes.
  */
-import type { CustomData } from '../wire/types.js';
-import { MAX_PROP_VALUE, MAX_PROPS } from '../wire/limits.js';
-import { scrubValue } from './pii.js';
+import type { CustomData, CustomPropValue } from '../wire/types.js';
+import { MAX_PROP_NUMBER, MAX_PROP_VALUE, MAX_PROPS } from '../wire/limits.js';
+import { PLACEHOLDERS, scrubValue, slugOrPlaceholder } from './pii.js';
+import type { PropRule, ValueDropReason } from './types.js';
 
 const NAME = /^[a-z][a-z0-9_.:-]{0,63}$/;
 const KEY = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
@@ -31,7 +32,8 @@ const PERSONAL_WORDS = new Set([
   'birthday', 'birthdate', 'ip', 'username', 'login', 'firstname', 'lastname', 'middlename', 'fullname', 'surname', 'givenname',
   'familyname', 'nickname', 'displayname', 'screenname', 'realname', 'address', 'street', 'zip', 'zipcode', 'postcode', 'postal',
   'cardnumber', 'cvv', 'cvc', 'fingerprint', 'cookie', 'imei', 'idfa', 'gaid', 'userid', 'customerid', 'orderid', 'sessionid', 'clientid',
-  'memberid', 'accountid', 'visitorid', 'deviceid', 'transactionid', 'txid', 'ordernumber', 'invoiceid', 'paymentid',
+  'memberid', 'accountid', 'visitorid', 'deviceid', 'transactionid', 'txid', 'ordernumber', 'invoiceid', 'paymentid', 'recipient',
+  'recipients', 'sender', 'addressee', 'signature',
 ]);
 /** A person, or a record of what they did: identifying alone ("user") or with an identifier word ("order_no", "customer_name"). */
 const SUBJECT_WORDS = new Set([
@@ -70,17 +72,50 @@ export function identifyingKey(key: string): boolean {
   return false;
 }
 
-export function sanitiseCustom(c: CustomData): { name: string; props: Record<string, string> } | null {
+/**
+ * A prop value under its key's rule (SITES `props`), as stored (text), or the reason it is dropped:
+ * - 'number': a finite number within ±MAX_PROP_NUMBER (a numeric string is not a number);
+ * - 'boolean': true or false;
+ * - 'slug': a string in the slug alphabet (lowercased), untouched by the detector;
+ * - a list: one of its values, exactly;
+ * - no rule: numbers, booleans and slugs; free text (names, addresses, messages) never.
+ */
+export function propValue(v: CustomPropValue, rule: PropRule | undefined): { value: string } | { drop: ValueDropReason } {
+  if (Array.isArray(rule)) return typeof v === 'string' && rule.includes(v) ? { value: v } : { drop: 'prop_rule' };
+  if (typeof v === 'number') {
+    if (rule !== undefined && rule !== 'number') return { drop: 'prop_rule' };
+    return Number.isFinite(v) && Math.abs(v) <= MAX_PROP_NUMBER ? { value: String(v) } : { drop: 'prop_rule' };
+  }
+  if (typeof v === 'boolean') return rule === undefined || rule === 'boolean' ? { value: String(v) } : { drop: 'prop_rule' };
+  if (typeof v !== 'string' || (rule !== undefined && rule !== 'slug')) return { drop: 'prop_rule' };
+  const clean = slugOrPlaceholder(v.slice(0, MAX_PROP_VALUE), { lower: true, cap: MAX_PROP_VALUE });
+  return clean === '' || PLACEHOLDERS.has(clean) ? { drop: 'prop_free_text' } : { value: clean };
+}
+
+export interface CleanCustom {
+  name: string;
+  props: Record<string, string>;
+  /** Prop values dropped, by reason (the event is kept). */
+  dropped: Partial<Record<ValueDropReason, number>>;
+}
+
+export function sanitiseCustom(c: CustomData, rules: Readonly<Record<string, PropRule>> = {}): CleanCustom | null {
   const name = c.name.slice(0, 64).toLowerCase();
   // A name is a developer's constant; one that carries a number, an address or a token is not.
   if (!NAME.test(name) || scrubValue(name, 64) !== name) return null;
   const props: Record<string, string> = {};
+  const dropped: CleanCustom['dropped'] = {};
   let n = 0;
   for (const k of Object.keys(c.props ?? {})) {
     if (n >= MAX_PROPS) break;
     if (!KEY.test(k) || identifyingKey(k) || scrubValue(k, 64) !== k) continue;
-    props[k] = scrubValue(String(c.props![k]), MAX_PROP_VALUE);
+    const v = propValue(c.props![k]!, Object.hasOwn(rules, k) ? rules[k] : undefined);
+    if ('drop' in v) {
+      dropped[v.drop] = (dropped[v.drop] ?? 0) + 1;
+      continue;
+    }
+    props[k] = v.value;
     n++;
   }
-  return { name, props };
+  return { name, props, dropped };
 }

@@ -180,3 +180,45 @@ export function scrubValue(raw: string, cap = MAX_SEGMENT): string {
   if (looksLikeToken(s)) return ':token';
   return s;
 }
+
+/** What the detector puts in place of personal data. A value that merely starts with ':' is not one of them. */
+export const PLACEHOLDERS: ReadonlySet<string> = new Set([':email', ':id', ':phone', ':card', ':num', ':token']);
+
+/** Longest slug kept (a path segment, a label, a kept query, utm or prop value); longer is free text. */
+export const MAX_SLUG = 64;
+/** Most words (runs between '-', '_', '.', '~') a slug may have; more reads as a sentence. */
+export const MAX_SLUG_WORDS = 8;
+/**
+ * The alphabet of product and category slugs: lowercase letters (accented
+ * ones too), digits, and '-', '_', '.', '~' between them. Names and messages as
+ * people type them carry capitals, spaces, apostrophes, '@', '+' or letters
+ * of scripts without case; none of those is in it.
+ */
+const SLUG = /^[\p{Ll}\p{Nd}._~-]+$/u;
+
+/** True when `s` is a slug: the slug alphabet, at most MAX_SLUG characters and MAX_SLUG_WORDS words, no placeholder. */
+export function isSlug(s: string): boolean {
+  if (s.length === 0 || s.length > MAX_SLUG || !SLUG.test(s)) return false;
+  let words = 0;
+  let inWord = false;
+  for (let i = 0; i < s.length; i++) {
+    const sep = s[i] === '-' || s[i] === '_' || s[i] === '.' || s[i] === '~';
+    if (!sep && !inWord) words++;
+    inWord = !sep;
+  }
+  return words > 0 && words <= MAX_SLUG_WORDS;
+}
+
+/**
+ * A value that is kept only as a slug: its detector placeholder when it looks
+ * like personal data (`:email`, `:phone`, …), itself when it is a slug, and
+ * `:id` when it is anything else (free text: a name, an address, a message).
+ * `lower`: compare and keep it lowercased (utm and query values, where case
+ * carries nothing); path segments keep their case, so a capital is not slug.
+ */
+export function slugOrPlaceholder(raw: string, opts: { lower?: boolean; cap?: number } = {}): string {
+  let s = scrubValue(raw, opts.cap ?? MAX_SEGMENT);
+  if (s === '' || PLACEHOLDERS.has(s)) return s;
+  if (opts.lower) s = s.toLowerCase();
+  return isSlug(s) ? s : ':id';
+}

@@ -38,7 +38,7 @@ describe('anonymiseRequest', () => {
       host: 'shop.example',
       path: '/u/:email',
       query: 'variant=black',
-      referrer_host: 'www.google.com',
+      referrer_host: 'google.com',
       ip_prefix: '198.51.100.0/24',
       browser: 'Chrome',
       browser_major: '131',
@@ -59,9 +59,32 @@ describe('anonymiseRequest', () => {
     for (const leak of ['198.51.100.213', '6778.86', 'Mozilla', 'k3J9x2', 'Qm81', 'jane', '#top', 'de-CH']) expect(text).not.toContain(leak);
   });
 
+  it("applies the site's rules: route templates, query keys, label allowlist, prop rules; counts dropped values", () => {
+    const siteRules = {
+      shop: { routes: ['/wishlist/:id'], query: ['sku'], selectors: ['hero-xmas'], labels: ['hero-xmas'], props: { position: ['top', 'bottom'] } },
+    };
+    const out = anonymiseRequest(
+      request([
+        ev({ url: 'https://shop.example/wishlist/zelda-quixote?sku=USB-C-65W&q=zelda', referrer: 'https://shop.example/wishlist/zelda-quixote' }),
+        ev({ type: 'click', id: 'k3J9x2abce', url: 'https://shop.example/', click: { selector: 'div#hero-xmas>a#user-zelda', label: 'zelda-quixote', x: 0, y: 0, page_x: 0, page_y: 0 } }),
+        ev({ type: 'click', id: 'k3J9x2abcf', url: 'https://shop.example/', click: { selector: 'a', label: 'hero-xmas', x: 0, y: 0, page_x: 0, page_y: 0 } }),
+        ev({ type: 'custom', id: 'k3J9x2abcg', url: 'https://shop.example/', custom: { name: 'promo_view', props: { position: 'left', note: 'For Zelda Quixote', items: 2 } } }),
+      ]),
+      salt,
+      { config: { ...config, siteRules }, device: createDeviceParser() },
+    );
+    const [pv, c1, c2, custom] = out.rows;
+    expect(pv).toMatchObject({ path: '/wishlist/:id', query: 'sku=usb-c-65w', referrer_path: '/wishlist/:id' });
+    expect(c1).toMatchObject({ click_selector: 'div#hero-xmas>a', click_label: '' });
+    expect(c2).toMatchObject({ click_label: 'hero-xmas' });
+    expect(custom!.custom_props).toEqual({ items: '2' });
+    expect(out.valuesDropped).toEqual({ label: 1, prop_rule: 1, prop_free_text: 1 });
+    expect(JSON.stringify(out.rows)).not.toMatch(/zelda/i);
+  });
+
   it('drops bots before anything is hashed, and counts them', () => {
     const out = run(request([ev({}), ev({ id: 'k3J9x2abce' })], { userAgent: 'Googlebot/2.1 (+http://www.google.com/bot.html)' }));
-    expect(out).toEqual({ rows: [], dropped: { bot: 2 }, unknownIp: 0 });
+    expect(out).toEqual({ rows: [], dropped: { bot: 2 }, valuesDropped: {}, unknownIp: 0 });
   });
 
   it('stores a refused address as unknown and counts it', () => {

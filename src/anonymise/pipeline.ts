@@ -5,9 +5,9 @@
  *   3. generalise the user agent, drop bots                   device.ts
  *   4. language, viewport buckets                              language.ts, viewport.ts
  * Per event:
- *   5. scrub the URL and referrer, check the page host        url.ts
+ *   5. scrub the URL and referrer, check the page host        url.ts, routes.ts (templates)
  *   6. hash page-view and event ids                            ids.ts
- *   7. sanitise click / engagement / custom data               click.ts, custom.ts
+ *   7. sanitise click / engagement / custom data               click.ts (vocabulary.ts), custom.ts
  *   8. shape the row                                           (below)
  * Pure: the salt and the parser cache are passed in, no clock, no I/O.
  */
@@ -19,7 +19,7 @@ import { eventId, pageviewKey, visitorId, type PageviewKey } from './ids.js';
 import { truncateParsed, UNKNOWN_IP, checkPrefixes } from './ip.js';
 import { parseStrictIp } from '../wire/ip.js';
 import { primaryLanguage } from './language.js';
-import type { AnonymiseConfig, DropReason, EventRow } from './types.js';
+import { NO_SITE_RULES, type AnonymiseConfig, type DropReason, type EventRow, type SiteRules, type ValueDropReason } from './types.js';
 import { emptyRow } from './row.js';
 import type { CollectedRequest } from '../wire/types.js';
 import { scrubReferrer, scrubUrl } from './url.js';
@@ -35,6 +35,8 @@ export interface AnonymiseDeps {
 export interface AnonymisedRequest {
   rows: EventRow[];
   dropped: Partial<Record<DropReason, number>>;
+  /** Values dropped inside stored events (free-text props, labels that are not tokens), by reason. */
+  valuesDropped: Partial<Record<ValueDropReason, number>>;
   /** 1 when the client address was refused and stored as unknown. */
   unknownIp: number;
 }
@@ -45,7 +47,7 @@ export function formatTimestamp(ms: number): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
 }
 
-function count(dropped: AnonymisedRequest['dropped'], reason: DropReason, n = 1): void {
+function count<R extends string>(dropped: Partial<Record<R, number>>, reason: R, n = 1): void {
   dropped[reason] = (dropped[reason] ?? 0) + n;
 }
 
@@ -53,12 +55,13 @@ export function anonymiseRequest(req: CollectedRequest, salt: Buffer, deps: Anon
   const { ctx, events } = req;
   const { config } = deps;
   const dropped: AnonymisedRequest['dropped'] = {};
+  const valuesDropped: AnonymisedRequest['valuesDropped'] = {};
 
   // 3. Bots first: nothing of theirs is hashed or kept.
   const device = deps.device.parse(ctx.userAgent);
   if (!device.ok) {
     count(dropped, device.reason, events.length);
-    return { rows: [], dropped, unknownIp: 0 };
+    return { rows: [], dropped, valuesDropped, unknownIp: 0 };
   }
 
   // 1. Address: strictly parsed, truncated; a refused one is unknown (and counted).
@@ -73,6 +76,8 @@ export function anonymiseRequest(req: CollectedRequest, salt: Buffer, deps: Anon
   const language = primaryLanguage(ctx.acceptLanguage);
   const ts = formatTimestamp(ctx.receivedAt);
   const siteHosts = config.sites[ctx.site] ?? [];
+  const rules = config.siteRules?.[ctx.site] ?? NO_SITE_RULES;
+  const urlRules = rulesForUrls(config, rules);
   const pageviewKeys = new Map<string, PageviewKey>();
   // The events of one request mostly share their page's URL: scrub each distinct URL once (for this request only;
   // nothing raw outlives it).
@@ -84,7 +89,7 @@ export function anonymiseRequest(req: CollectedRequest, salt: Buffer, deps: Anon
     // 5. URL: scrubbed; the page must be on one of the site's hosts.
     let url = scrubbed.get(e.url);
     if (url === undefined && !scrubbed.has(e.url)) {
-      url = scrubUrl(e.url, { allowlist: config.queryAllowlist });
+      url = scrubUrl(e.url, urlRules);
       scrubbed.set(e.url, url);
     }
     if (!url) {
@@ -95,7 +100,7 @@ export function anonymiseRequest(req: CollectedRequest, salt: Buffer, deps: Anon
       count(dropped, 'host_mismatch');
       continue;
     }
-    const row = shapeRow(e, ctx.site, ts, url, siteHosts);
+    const row = shapeRow(e, ctx.site, ts, url, siteHosts, rules, valuesDropped);
     if (!row) {
       count(dropped, 'invalid_custom');
       continue;
@@ -119,12 +124,33 @@ export function anonymiseRequest(req: CollectedRequest, salt: Buffer, deps: Anon
     row.language = language;
     rows.push(row);
   }
-  return { rows, dropped, unknownIp: addr ? 0 : 1 };
+  return { rows, dropped, valuesDropped, unknownIp: addr ? 0 : 1 };
+}
+
+/** The URL rules of a site: global allowlist and utm setting, plus the site's own query keys and route templates. Cached per site rules. */
+const urlRulesCache = new WeakMap<SiteRules, WeakMap<AnonymiseConfig, Parameters<typeof scrubUrl>[1]>>();
+function rulesForUrls(config: AnonymiseConfig, rules: SiteRules): Parameters<typeof scrubUrl>[1] {
+  let byConfig = urlRulesCache.get(rules);
+  if (!byConfig) urlRulesCache.set(rules, (byConfig = new WeakMap()));
+  let r = byConfig.get(config);
+  if (!r) {
+    r = { allowlist: rules.query.length ? [...config.queryAllowlist, ...rules.query] : config.queryAllowlist, utm: config.utmParams, routes: rules.routes };
+    byConfig.set(config, r);
+  }
+  return r;
 }
 
 /** 7–8. Type-specific data, sanitised, in a row whose other fields are filled by the caller. */
-function shapeRow(e: WireEvent, site: string, ts: string, url: NonNullable<ReturnType<typeof scrubUrl>>, siteHosts: readonly string[]): EventRow | null {
-  const ref = e.type === 'pageview' ? scrubReferrer(e.referrer, siteHosts) : { host: '', path: '' };
+function shapeRow(
+  e: WireEvent,
+  site: string,
+  ts: string,
+  url: NonNullable<ReturnType<typeof scrubUrl>>,
+  siteHosts: readonly string[],
+  rules: SiteRules,
+  valuesDropped: AnonymisedRequest['valuesDropped'],
+): EventRow | null {
+  const ref = e.type === 'pageview' ? scrubReferrer(e.referrer, siteHosts, rules.routes) : { host: '', path: '' };
   // Every column at its empty value (row.ts); the ones this event has are filled below and by the caller.
   const row = emptyRow();
   row.site = site;
@@ -143,7 +169,8 @@ function shapeRow(e: WireEvent, site: string, ts: string, url: NonNullable<Retur
   row.viewport_w = bucketWidth(e.viewport?.w);
   row.viewport_h = bucketHeight(e.viewport?.h);
   if (e.type === 'click' && e.click) {
-    const c = sanitiseClick(e.click);
+    const c = sanitiseClick(e.click, rules);
+    if (e.click.label && !c.label) count(valuesDropped, 'label');
     row.click_selector = c.selector;
     row.click_label = c.label;
     row.click_x = c.x;
@@ -154,8 +181,9 @@ function shapeRow(e: WireEvent, site: string, ts: string, url: NonNullable<Retur
     row.visible_ms = Math.round(Math.min(Math.max(0, e.engagement.visible_ms), MAX_VISIBLE_MS)) || 0;
     row.scroll_depth = Math.round(Math.min(100, Math.max(0, e.engagement.scroll_depth))) || 0;
   } else if (e.type === 'custom' && e.custom) {
-    const c = sanitiseCustom(e.custom);
+    const c = sanitiseCustom(e.custom, rules.props);
     if (!c) return null;
+    for (const [reason, n] of Object.entries(c.dropped) as [ValueDropReason, number][]) count(valuesDropped, reason, n);
     row.custom_name = c.name;
     row.custom_props = c.props;
   }

@@ -27,7 +27,8 @@ describe('scrubPath', () => {
     ['/products/usb-c-65w', '/products/usb-c-65w'],
     ['/cart;jsessionid=0A1B2C3D', '/cart'],
     ['/cart%3Bjsessionid=0A1B2C3D/x', '/cart/x'],
-    ['/a%2Fb', '/a%2Fb'],
+    // a decoded '/' is not in the slug alphabet
+    ['/a%2Fb', '/:id'],
     ['/', '/'],
     ['', '/'],
   ])('%j → %j', (raw, want) => {
@@ -45,16 +46,37 @@ describe('scrubUrl', () => {
       hostPort: 'shop.example:8443',
       path: '/products/usb-c-65w',
       query: 'variant=black',
-      utm: { source: 'mail', medium: 'email', campaign: 'bf', term: 'charger', content: 'top' },
+      // utm_term and utm_content are off by default (UTM_PARAMS)
+      utm: { source: 'mail', medium: 'email', campaign: 'bf', term: '', content: '' },
     });
     expect(JSON.stringify(u)).not.toMatch(/jane|secret|section/);
   });
 
-  it('scrubs kept values as well', () => {
-    const u = scrubUrl('https://shop.example/?utm_source=jane%40example.com&utm_term=%2B49%2030%201234567&ref=4111111111111111&variant=dc9bb49d64afda5fb18b7084f91d51de', opts)!;
+  it('keeps utm_term and utm_content only when configured, as slugs', () => {
+    const all = { ...opts, utm: ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content'] };
+    const u = scrubUrl('https://shop.example/?utm_term=USB+C%20charger&utm_content=Banner_Top&utm_campaign=Zelda%20Quixote', all)!;
+    expect(u.utm).toEqual({ source: '', medium: '', campaign: ':id', term: 'usb-c-charger', content: 'banner_top' });
+  });
+
+  it('scrubs kept values as well: placeholders for personal data, :id for free text, slugs lowercased', () => {
+    const all = { ...opts, utm: ['utm_source', 'utm_term'] };
+    const u = scrubUrl('https://shop.example/?utm_source=jane%40example.com&utm_term=%2B49%2030%201234567&ref=4111111111111111&variant=dc9bb49d64afda5fb18b7084f91d51de', all)!;
     expect(u.utm.source).toBe(':email');
     expect(u.utm.term).toBe(':phone');
     expect(u.query).toBe('ref=:card&variant=:token');
+    expect(scrubUrl('https://shop.example/?variant=Midnight-Black&ref=Zelda%20Quixote', opts)!.query).toBe('ref=:id&variant=midnight-black');
+  });
+
+  it('applies route templates and the slug rules to paths', () => {
+    const routes = ['/wishlist/:id', '/account/*', '/products/:slug/reviews'];
+    const path = (p: string) => scrubUrl(`https://shop.example${p}`, { ...opts, routes })!.path;
+    expect(path('/wishlist/zelda-quixote')).toBe('/wishlist/:id');
+    expect(path('/account/orders/88412/invoice')).toBe('/account/*');
+    expect(path('/products/usb-c-65w/reviews')).toBe('/products/:slug/reviews');
+    // No template matches: the segment rules.
+    expect(path('/products/usb-c-65w')).toBe('/products/usb-c-65w');
+    expect(path('/gifts/for/Zelda%20Quixote')).toBe('/gifts/for/:id');
+    expect(path('/customer/zelda-quixote/addresses')).toBe('/customer/:id/addresses');
   });
 
   it('refuses what is not http(s)', () => {
@@ -67,9 +89,15 @@ describe('scrubReferrer', () => {
   it.each([
     ['https://shop.example/checkout/jane.doe@example.com?q=1#x', { host: '', path: '/checkout/:email' }],
     ['http://localhost:8080/cart', { host: '', path: '/cart' }],
-    ['https://www.google.com/search?q=jane+doe', { host: 'www.google.com', path: '' }],
-    ['https://mail.example.org/inbox/jane.doe@example.com', { host: 'mail.example.org', path: '' }],
-    ['https://4111111111111111.cdn.example/', { host: ':card.cdn.example', path: '' }],
+    // External: the registrable domain only (Public Suffix List, ICANN section).
+    ['https://www.google.com/search?q=jane+doe', { host: 'google.com', path: '' }],
+    ['https://www.google.co.uk/', { host: 'google.co.uk', path: '' }],
+    ['https://mail.example.org/inbox/jane.doe@example.com', { host: 'example.org', path: '' }],
+    ['https://zelda-quixote.example.net/', { host: 'example.net', path: '' }],
+    ['https://zelda-quixote.github.io/wishlist', { host: 'github.io', path: '' }],
+    ['https://4111111111111111.cdn.example/', { host: 'cdn.example', path: '' }],
+    ['https://4111111111111111.com/', { host: ':card.com', path: '' }],
+    ['http://intranet/', { host: ':host', path: '' }],
     ['http://198.51.100.213/', { host: ':ip', path: '' }],
     ['http://0xc6.51.100.213/', { host: ':ip', path: '' }],
     ['http://[2001:db8::1]/', { host: ':ip', path: '' }],
@@ -79,8 +107,13 @@ describe('scrubReferrer', () => {
     expect(scrubReferrer(raw, hosts)).toEqual(want);
   });
 
-  it('scrubHost keeps plain host names', () => {
-    expect(scrubHost('www.bing.com')).toBe('www.bing.com');
+  it('scrubHost keeps the registrable domain', () => {
+    expect(scrubHost('www.bing.com')).toBe('bing.com');
+    expect(scrubHost('l.facebook.com')).toBe('facebook.com');
+  });
+
+  it('internal referrers go through the site route templates', () => {
+    expect(scrubReferrer('https://shop.example/wishlist/zelda-quixote', hosts, ['/wishlist/:id'])).toEqual({ host: '', path: '/wishlist/:id' });
   });
 });
 

@@ -1,30 +1,21 @@
 /**
  * URL and referrer scrubbing (docs/design.md §3.5). Fragments and userinfo go,
- * query parameters go except utm_* and configured keys, and any path segment
- * or kept value that looks like personal data becomes a placeholder (the
- * detector is src/anonymise/pii.ts). Every input is length-capped before it
- * is parsed or scanned.
+ * query parameters go except the kept utm_* (UTM_PARAMS: source, medium and
+ * campaign by default; term and content are search words and ad text, free
+ * text by nature) and configured keys; paths go through the site's route
+ * templates and the segment rules (src/anonymise/routes.ts); a kept value is
+ * kept only as a slug (lowercased), else it becomes a placeholder (the
+ * detector is src/anonymise/pii.ts). An external referrer is kept as its
+ * registrable domain only. Every input is length-capped before it is parsed
+ * or scanned.
  */
+import { getDomain } from 'tldts';
 import { hostIsSites } from '../wire/hosts.js';
 import { MAX_URL } from '../wire/limits.js';
-import { decodeValue, MAX_SEGMENT, MAX_VALUE, scrubValue } from './pii.js';
+import { MAX_VALUE, slugOrPlaceholder } from './pii.js';
+import { scrubPath } from './routes.js';
 
-export function scrubPath(pathname: string): string {
-  const capped = pathname.length > MAX_URL ? pathname.slice(0, MAX_URL) : pathname;
-  const parts = capped.split('/');
-  for (let i = 0; i < parts.length; i++) {
-    const seg = parts[i]!;
-    if (seg !== '') {
-      // Path parameters (";jsessionid=…") carry session ids, never a page: dropped, even when encoded as %3B.
-      const decoded = decodeValue(seg.length > MAX_SEGMENT * 3 ? seg.slice(0, MAX_SEGMENT * 3) : seg);
-      const semi = decoded.indexOf(';');
-      const clean = scrubValue(semi === -1 ? decoded : decoded.slice(0, semi));
-      // Re-encode what was decoded so the stored path stays a path (no '/' from %2F).
-      parts[i] = clean.startsWith(':') ? clean : encodeURIComponent(clean).replace(/%2C/g, ',');
-    }
-  }
-  return parts.join('/') || '/';
-}
+export { scrubPath };
 
 export interface ScrubbedUrl {
   /** Lowercased host name, without port or userinfo. */
@@ -37,7 +28,24 @@ export interface ScrubbedUrl {
   utm: { source: string; medium: string; campaign: string; term: string; content: string };
 }
 
-const UTM = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content'] as const;
+export const UTM_PARAMS = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content'] as const;
+export type UtmParam = (typeof UTM_PARAMS)[number];
+/** Kept unless configured otherwise: term and content are typed search words and ad copy. */
+export const DEFAULT_UTM_PARAMS: readonly UtmParam[] = ['utm_source', 'utm_medium', 'utm_campaign'];
+
+export interface UrlRules {
+  /** Query parameters kept besides utm_* (QUERY_ALLOWLIST and the site's own). */
+  allowlist: readonly string[];
+  /** utm_* parameters kept (UTM_PARAMS); default source, medium, campaign. */
+  utm?: readonly string[];
+  /** The site's route templates (src/anonymise/routes.ts). */
+  routes?: readonly string[];
+}
+
+/** A kept utm or query value: a slug (lowercased; search words and ad text with spaces joined by '-'), else a placeholder. */
+function keptValue(v: string, words: boolean): string {
+  return slugOrPlaceholder(words ? v.trim().replace(/[\s+]+/g, '-') : v, { lower: true, cap: MAX_VALUE });
+}
 
 function parseUrl(raw: string): URL | null {
   if (typeof raw !== 'string' || raw.length === 0) return null;
@@ -50,48 +58,56 @@ function parseUrl(raw: string): URL | null {
 }
 
 /** Scrubs a page URL; null if it is not an http(s) URL. */
-export function scrubUrl(raw: string, opts: { allowlist: readonly string[] }): ScrubbedUrl | null {
+export function scrubUrl(raw: string, opts: UrlRules): ScrubbedUrl | null {
   const u = parseUrl(raw);
   if (!u) return null;
   const utm = { source: '', medium: '', campaign: '', term: '', content: '' };
+  const keepUtm = opts.utm ?? DEFAULT_UTM_PARAMS;
   const kept: string[] = [];
   if (u.search.length > 1) {
     for (const [k, v] of u.searchParams) {
-      const utmIndex = (UTM as readonly string[]).indexOf(k);
-      if (utmIndex !== -1) utm[UTM[utmIndex]!.slice(4) as keyof typeof utm] = scrubValue(v, MAX_VALUE);
-      else if (opts.allowlist.includes(k)) {
-        const clean = scrubValue(v, MAX_VALUE);
+      if (k.startsWith('utm_')) {
+        const i = (UTM_PARAMS as readonly string[]).indexOf(k);
+        if (i !== -1 && keepUtm.includes(k)) utm[UTM_PARAMS[i]!.slice(4) as keyof typeof utm] = keptValue(v, k === 'utm_term' || k === 'utm_content');
+      } else if (opts.allowlist.includes(k)) {
+        const clean = keptValue(v, false);
         kept.push(`${k}=${clean.startsWith(':') ? clean : encodeURIComponent(clean)}`);
       }
     }
   }
   kept.sort();
   // URL already lowercases the host and drops userinfo from .hostname; the fragment is never read.
-  return { host: u.hostname, hostPort: u.host, path: scrubPath(u.pathname), query: kept.join('&'), utm };
+  return { host: u.hostname, hostPort: u.host, path: scrubPath(u.pathname, opts.routes), query: kept.join('&'), utm };
 }
 
-/** Referrer: internal (one of the site's hosts) → path only; external → host only; invalid → nothing. */
-export function scrubReferrer(raw: string | undefined, siteHosts: readonly string[]): { host: string; path: string } {
+/** Referrer: internal (one of the site's hosts) → path only (templates apply); external → registrable domain only; invalid → nothing. */
+export function scrubReferrer(raw: string | undefined, siteHosts: readonly string[], routes: readonly string[] = []): { host: string; path: string } {
   if (!raw) return { host: '', path: '' };
   const u = parseUrl(raw);
   if (!u) return { host: '', path: '' };
-  if (hostIsSites(u, siteHosts)) return { host: '', path: scrubPath(u.pathname) };
+  if (hostIsSites(u, siteHosts)) return { host: '', path: scrubPath(u.pathname, routes) };
   return { host: scrubHost(u.hostname), path: '' };
 }
 
 const IPV4_HOST = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 
 /**
- * An external referrer's host, with labels that look like personal data or
- * tokens replaced ("4111111111111111.cdn.example" → ":card.cdn.example") and
- * an IP-address host reduced to ':ip' (WHATWG URL already turned legacy IPv4
- * forms into dotted quads, and IPv6 hosts keep their brackets).
+ * An external referrer's host as its registrable domain ("mail.zelda-quixote.example.net"
+ * → "example.net", "www.google.co.uk" → "google.co.uk"): subdomains name
+ * people, shops on a platform and mailboxes; the registrable domain is the
+ * source an analyst needs. Public Suffix List by tldts, ICANN section only,
+ * so "jane.github.io" is "github.io". An IP-address host is ':ip' (WHATWG URL
+ * already turned legacy IPv4 forms into dotted quads, IPv6 hosts keep their
+ * brackets); a host without a registrable domain (localhost, a bare suffix)
+ * is ':host'; a registrable label that looks like personal data or is not a
+ * slug is replaced like a path segment ("4111111111111111.com" → ":card.com").
  */
 export function scrubHost(hostname: string): string {
   const h = hostname.slice(0, 253);
   if (h.startsWith('[') || IPV4_HOST.test(h)) return ':ip';
-  return h
-    .split('.')
-    .map((label) => (label === '' ? label : scrubValue(label, 63)))
-    .join('.');
+  const domain = getDomain(h, { allowPrivateDomains: false, extractHostname: false });
+  if (!domain) return ':host';
+  const dot = domain.indexOf('.');
+  const label = dot === -1 ? domain : domain.slice(0, dot);
+  return slugOrPlaceholder(label, { lower: true, cap: 63 }) + (dot === -1 ? '' : domain.slice(dot));
 }

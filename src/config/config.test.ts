@@ -31,6 +31,24 @@ describe('loadConfig', () => {
     expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).http.trustProxy).toBe('10.0.0.0/8, 127.0.0.1');
   });
 
+  it('takes SITES in its object form: hosts plus route templates, query keys, allowlists and prop rules', () => {
+    const c = loadConfig({
+      SITES: JSON.stringify({
+        shop: { hosts: ['Shop.Example'], routes: ['/wishlist/:id', '/account/*'], query: ['sku'], selectors: ['hero-xmas'], labels: ['hero-xmas'], props: { items: 'number', position: ['top', 'bottom'] } },
+        blog: ['blog.example'],
+      }),
+    });
+    expect(c.sites).toEqual({ shop: ['shop.example'], blog: ['blog.example'] });
+    expect(c.anonymise.siteRules.shop).toEqual({ hosts: ['shop.example'], routes: ['/wishlist/:id', '/account/*'], query: ['sku'], selectors: ['hero-xmas'], labels: ['hero-xmas'], props: { items: 'number', position: ['top', 'bottom'] } });
+    expect(c.anonymise.siteRules.blog).toEqual({ routes: [], query: [], selectors: [], labels: [], props: {} });
+    // The demo shop is configured by default; utm_term and utm_content are off unless asked for.
+    const d = loadConfig({});
+    expect(d.sites).toEqual({ demo: ['localhost', '127.0.0.1'] });
+    expect(d.anonymise.siteRules.demo!.routes).toContain('/demo/wishlist/:id');
+    expect(d.anonymise.utmParams).toEqual(['utm_source', 'utm_medium', 'utm_campaign']);
+    expect(loadConfig({ UTM_PARAMS: 'utm_source,utm_term' }).anonymise.utmParams).toEqual(['utm_source', 'utm_term']);
+  });
+
   it('fails with a message naming the setting and what is allowed', () => {
     const bad = (env: Record<string, string>) => {
       try {
@@ -44,6 +62,11 @@ describe('loadConfig', () => {
     expect(bad({ PORT: 'eighty' })).toMatch(/PORT/);
     expect(bad({ SITES: 'not json' })).toMatch(/SITES: must be a JSON object/);
     expect(bad({ SITES: '{"Bad Key":["x"]}' })).toMatch(/SITES at Bad Key: Invalid key/);
+    expect(bad({ SITES: '{"s":{"hosts":["x.example"],"routes":["wishlist/:id"]}}' })).toMatch(/SITES at s\.routes\.0: route templates are paths/);
+    expect(bad({ SITES: '{"s":{"hosts":["x.example"],"routes":["/a/*/b"]}}' })).toMatch(/'\*' may only end a route template/);
+    expect(bad({ SITES: '{"s":{"hosts":["x.example"],"props":{"k":"text"}}}' })).toMatch(/SITES at s/);
+    expect(bad({ SITES: '{"s":{"hosts":["x.example"],"typo":1}}' })).toMatch(/SITES at s/);
+    expect(bad({ UTM_PARAMS: 'utm_source,q' })).toMatch(/UTM_PARAMS.*comma-separated, of utm_source/);
     expect(bad({ IPV4_PREFIX: '32' })).toMatch(/IPV4_PREFIX/);
     expect(bad({ IPV6_PREFIX: '64' })).toMatch(/IPV6_PREFIX/);
     expect(bad({ REDIS_URL: 'nope' })).toMatch(/REDIS_URL/);

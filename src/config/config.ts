@@ -6,6 +6,10 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { ROUTE_TEMPLATE } from '../anonymise/routes.js';
+import { NO_SITE_RULES, type SiteRules } from '../anonymise/types.js';
+import { DEFAULT_UTM_PARAMS, UTM_PARAMS } from '../anonymise/url.js';
+import { MAX_PROP_VALUE } from '../wire/limits.js';
 import { MAX_EVENTS, MAX_JOB_EVENTS } from '../wire/limits.js';
 
 const SITE_KEY = /^[a-z0-9._-]{1,64}$/;
@@ -20,9 +24,28 @@ const boolFlag = (def: boolean) =>
     .default(def ? 'true' : 'false')
     .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
 
+const hostsSchema = z
+  .array(z.string().transform((h) => h.toLowerCase()).pipe(z.string().regex(HOST, 'hosts are lowercase DNS names, optionally with :port')))
+  .min(1, 'each site needs at least one host');
+const nameList = (what: string) => z.array(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, `${what} are 1–64 of [A-Za-z0-9_.-]`)).max(500).default([]);
+const propRuleSchema = z.union([
+  z.enum(['number', 'boolean', 'slug']),
+  z.array(z.string().min(1).max(MAX_PROP_VALUE)).min(1, 'an enum rule lists at least one value').max(100),
+]);
+
+/** The demo storefront (examples/storefront), configured as a shop owner would: see README "Sites and route templates". */
+export const DEFAULT_SITES =
+  '{"demo":{"hosts":["localhost","127.0.0.1"],"routes":["/demo/wishlist/:id","/demo/account/*","/demo/orders/:id"],"query":["sku"],' +
+  '"props":{"sku":"slug","items":"number"}}}';
+
+/**
+ * SITES: site key → its page hosts, either as a list (`{"shop":["shop.example"]}`) or as an object that
+ * also gives the site's free-text rules (src/anonymise/types.ts SiteRules): route templates, query keys,
+ * selector and label allowlists, custom prop value rules.
+ */
 const sitesSchema = z
   .string()
-  .default('{"demo":["localhost","127.0.0.1"]}')
+  .default(DEFAULT_SITES)
   .transform((raw, ctx) => {
     try {
       return JSON.parse(raw) as unknown;
@@ -35,9 +58,28 @@ const sitesSchema = z
     z
       .record(
         z.string().regex(SITE_KEY, 'site keys are 1–64 of [a-z0-9._-]'),
-        z
-          .array(z.string().transform((h) => h.toLowerCase()).pipe(z.string().regex(HOST, 'hosts are lowercase DNS names, optionally with :port')))
-          .min(1, 'each site needs at least one host'),
+        z.union([
+          hostsSchema,
+          z
+            .object({
+              hosts: hostsSchema,
+              routes: z
+                .array(
+                  z
+                    .string()
+                    .max(512)
+                    .regex(ROUTE_TEMPLATE, 'route templates are paths of literal segments, :name placeholders and a final *, e.g. /wishlist/:id or /account/*')
+                    .refine((t) => !/\*\/./.test(t), "'*' may only end a route template"),
+                )
+                .max(500)
+                .default([]),
+              query: nameList('query parameter names'),
+              selectors: nameList('selector ids and classes'),
+              labels: nameList('labels'),
+              props: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'prop keys are 1–64 of [A-Za-z0-9_.-]'), propRuleSchema).default({}),
+            })
+            .strict(),
+        ]),
       )
       .refine((o) => Object.keys(o).length > 0, 'at least one site is required'),
   );
@@ -68,6 +110,11 @@ const envSchema = z.object({
   SEAL_PRIVATE_KEY: z.string().optional(),
   IPV4_PREFIX: intIn(0, 24, 24),
   IPV6_PREFIX: intIn(0, 48, 48),
+  UTM_PARAMS: z
+    .string()
+    .default(DEFAULT_UTM_PARAMS.join(','))
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(UTM_PARAMS, { message: `comma-separated, of ${UTM_PARAMS.join(', ')}` }))),
   QUERY_ALLOWLIST: z
     .string()
     .default('')
@@ -158,11 +205,16 @@ export interface Config {
     /** Apply schemas/ at start (off where the ingest user may not run DDL). */
     readonly migrateOnStart: boolean;
   };
+  /** Site key → its page hosts. */
   readonly sites: Readonly<Record<string, readonly string[]>>;
   readonly anonymise: {
     readonly ipv4Prefix: number;
     readonly ipv6Prefix: number;
     readonly queryAllowlist: readonly string[];
+    /** utm_* parameters kept (utm_term and utm_content are off by default). */
+    readonly utmParams: readonly string[];
+    /** Site key → its free-text rules (route templates, allowlists, prop rules); the defaults for a site given as a host list. */
+    readonly siteRules: Readonly<Record<string, SiteRules>>;
   };
   readonly consent: { readonly honorGpc: boolean; readonly honorDnt: boolean };
   readonly seal: { readonly publicKey: string | undefined; readonly privateKey: string | undefined; readonly keyDir: string };
@@ -256,8 +308,14 @@ export function loadConfig(env: Env = process.env): Config {
       kAnonymity: e.K_ANONYMITY,
       migrateOnStart: e.MIGRATE_ON_START,
     },
-    sites: e.SITES,
-    anonymise: { ipv4Prefix: e.IPV4_PREFIX, ipv6Prefix: e.IPV6_PREFIX, queryAllowlist: e.QUERY_ALLOWLIST },
+    sites: Object.fromEntries(Object.entries(e.SITES).map(([k, v]) => [k, Array.isArray(v) ? v : v.hosts])),
+    anonymise: {
+      ipv4Prefix: e.IPV4_PREFIX,
+      ipv6Prefix: e.IPV6_PREFIX,
+      queryAllowlist: e.QUERY_ALLOWLIST,
+      utmParams: e.UTM_PARAMS,
+      siteRules: Object.fromEntries(Object.entries(e.SITES).map(([k, v]) => [k, Array.isArray(v) ? NO_SITE_RULES : { ...v, props: v.props as SiteRules['props'] }])),
+    },
     consent: { honorGpc: e.HONOR_GPC, honorDnt: e.HONOR_DNT },
     seal: { publicKey: e.SEAL_PUBLIC_KEY, privateKey: e.SEAL_PRIVATE_KEY, keyDir: path.join(dataDir, 'keys') },
     auth: { analystToken: e.ANALYST_TOKEN, adminToken: e.ADMIN_TOKEN },

@@ -80,6 +80,7 @@ export function createJobProcessor(deps: JobProcessorDeps): (job: QueuedJob) => 
       // Counted once per job, not once per delivery.
       if (firstDelivery) {
         for (const [reason, n] of Object.entries(out.dropped) as [string, number | undefined][]) if (n) deps.metrics.eventsDropped.inc({ reason }, n);
+        for (const [reason, n] of Object.entries(out.valuesDropped ?? {}) as [string, number | undefined][]) if (n) deps.metrics.valuesDropped.inc({ reason }, n);
         if (out.unknownIp) deps.metrics.unknownIp.inc(out.unknownIp);
         if (late) deps.metrics.lateSalt.inc(out.rows.length);
       }

@@ -56,6 +56,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       registers: [registry],
     }),
     eventsDropped: new Counter({ name: 'anon_events_dropped_total', help: 'Events dropped on purpose (consent, bot, ...)', labelNames: ['reason'] as const, registers: [registry] }),
+    valuesDropped: new Counter({
+      name: 'anon_values_dropped_total',
+      help: 'Values dropped inside stored events: free-text or rule-breaking custom props, labels that are not design tokens',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     requests: new Histogram({
       name: 'anon_collect_request_seconds',
       help: 'Latency of POST /collect by status',
