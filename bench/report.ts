@@ -18,6 +18,44 @@ export interface BenchRun {
   rss: { process: string; peakRssMb: number }[];
 }
 
+/** One turn of the comparison: the project, then the minimal pipeline, same load. */
+export interface ComparisonPair {
+  project: { endToEndEventsPerSecond: number; latencyP99Ms: number; lossless: boolean };
+  minimal: { endToEndEventsPerSecond: number; latencyP99Ms: number; lossless: boolean };
+  endToEndRatio: number;
+  p99Ratio: number;
+}
+
+export interface Comparison {
+  seconds: number;
+  connections: number;
+  pairs: ComparisonPair[];
+  /** Medians over the pairs (each figure on its own); the ratios are medians of the per-pair ratios. */
+  median: { projectEndToEnd: number; minimalEndToEnd: number; endToEndRatio: number; projectP99Ms: number; minimalP99Ms: number; p99Ratio: number };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+export function summariseComparison(pairs: ComparisonPair[], seconds: number, connections: number): Comparison {
+  return {
+    seconds,
+    connections,
+    pairs,
+    median: {
+      projectEndToEnd: median(pairs.map((p) => p.project.endToEndEventsPerSecond)),
+      minimalEndToEnd: median(pairs.map((p) => p.minimal.endToEndEventsPerSecond)),
+      endToEndRatio: median(pairs.map((p) => p.endToEndRatio)),
+      projectP99Ms: median(pairs.map((p) => p.project.latencyP99Ms)),
+      minimalP99Ms: median(pairs.map((p) => p.minimal.latencyP99Ms)),
+      p99Ratio: median(pairs.map((p) => p.p99Ratio)),
+    },
+  };
+}
+
 export interface BenchResult {
   startedAt: string;
   machine: { cpus: number; node: string };
@@ -32,6 +70,7 @@ export interface BenchResult {
     storageRowsPerSecond: number;
   };
   runs: BenchRun[];
+  comparison: Comparison;
   ratios: { collectorVsFloor20: number; collectorVsFloor1: number; endToEndVsStorageFloor: number };
   targets: Record<string, boolean>;
 }
@@ -57,10 +96,27 @@ export function markdownTable(r: BenchResult): string {
     `| anonymisation, one core, cold UA cache | ${f(r.floors.anonymiseEventsPerSecondCold)} events/s (${f(r.floors.anonymiseMicrosPerEventCold, 2)} µs/event) | |`,
     `| direct batched insert (storage) | ${f(r.floors.storageRowsPerSecond)} rows/s | end-to-end ${f(r.ratios.endToEndVsStorageFloor * 100, 1)} % |`,
     '',
+    ...comparisonTable(r.comparison),
+    '',
     '| target | met |',
     '|---|---|',
     ...Object.entries(r.targets).map(([k, v]) => `| ${k} | ${v ? 'yes' : 'no'} |`),
     '',
   ];
   return lines.join('\n');
+}
+
+/** The comparison with the minimal pipeline, as markdown lines. */
+export function comparisonTable(c: Comparison): string[] {
+  return [
+    `Against a minimal pipeline of the same stack (bench/minimal-pipeline.ts), 20 events/request, ${c.connections} connections, ${c.seconds} s, ${c.pairs.length} pair(s) in turn:`,
+    '',
+    '| pair | project end-to-end events/s | minimal end-to-end events/s | ratio | project p99 ms | minimal p99 ms | p99 ratio |',
+    '|---|---|---|---|---|---|---|',
+    ...c.pairs.map(
+      (p, i) =>
+        `| ${i + 1} | ${f(p.project.endToEndEventsPerSecond)} | ${f(p.minimal.endToEndEventsPerSecond)} | ${f(p.endToEndRatio, 2)} | ${f(p.project.latencyP99Ms, 1)} | ${f(p.minimal.latencyP99Ms, 1)} | ${f(p.p99Ratio, 2)} |`,
+    ),
+    `| **median** | ${f(c.median.projectEndToEnd)} | ${f(c.median.minimalEndToEnd)} | **${f(c.median.endToEndRatio, 2)}** | ${f(c.median.projectP99Ms, 1)} | ${f(c.median.minimalP99Ms, 1)} | **${f(c.median.p99Ratio, 2)}** |`,
+  ];
 }

@@ -6,12 +6,17 @@
  * anonymisation steps alone, one core), the pipeline (all-in-one on the
  * embedded ClickHouse by default) under 20-event and 1-event requests, and
  * the storage floor (a direct batched insert of the same anonymised rows).
- * Every pipeline run checks rows in ClickHouse = events accepted.
+ * Every pipeline run checks rows in ClickHouse = events accepted. Last, the
+ * comparison: the project and a minimal pipeline of the same stack
+ * (bench/minimal-pipeline.ts) under the same load, in turn, BENCH_RUNS times,
+ * reported as ratios (medians when BENCH_RUNS > 1).
  *
  * Environment: BENCH_SECONDS (pipeline phase, default 60), BENCH_FLOOR_SECONDS
  * (default 10), BENCH_CONNECTIONS (default 32), BENCH_MODE=all-in-one|split
  * (split = separate collector and BENCH_WORKERS worker processes),
- * CLICKHOUSE_URL (server mode), REDIS_URL.
+ * BENCH_RUNS (comparison pairs, default 1), BENCH_COMPARE_SECONDS (default 20),
+ * BENCH_COMPARE_CONNECTIONS (default 40), BENCH_ONLY=compare (the comparison
+ * alone), CLICKHOUSE_URL (server mode), REDIS_URL.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,7 +29,7 @@ import { tempDir } from '../test/support/tmp.js';
 import { deleteKeys } from '../test/support/redis-keys.js';
 import { bodyPool, loadTest, type LoadResult } from './load.js';
 import { anonymiseFloor, storageFloor } from './floors.js';
-import { markdownTable, type BenchResult } from './report.js';
+import { comparisonTable, markdownTable, summariseComparison, type BenchResult, type ComparisonPair } from './report.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
@@ -33,6 +38,9 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const MODE = process.env.BENCH_MODE === 'split' ? 'split' : 'all-in-one';
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 1));
+const COMPARE_SECONDS = Number(process.env.BENCH_COMPARE_SECONDS ?? 20);
+const COMPARE_CONNECTIONS = Number(process.env.BENCH_COMPARE_CONNECTIONS ?? 40);
 const SITE = 'bench';
 const HOST = 'shop.bench';
 
@@ -52,9 +60,11 @@ function peakRssMb(pid: number | undefined): number {
 
 interface Pipeline {
   url: string;
-  queryUrl: string;
   procs: Proc[];
-  adminToken: () => string;
+  /** Rows in ClickHouse and distinct event ids. */
+  rows(): Promise<{ n: number; u: number }>;
+  /** Jobs waiting in the queue (-1 when it cannot be read). */
+  waiting(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -76,7 +86,7 @@ async function startPipeline(dataDir: string, prefix: string): Promise<Pipeline>
   const tokens = () => (JSON.parse(fs.readFileSync(path.join(dataDir, 'tokens.json'), 'utf8')) as { admin: string }).admin;
   if (MODE === 'all-in-one') {
     const p = await startProcess('src/app/all-in-one-main.ts', env, `${url}/healthz`, 120_000);
-    return { url, queryUrl: url, procs: [p], adminToken: tokens, stop: async () => void (await p.stop('SIGTERM')) };
+    return { url, procs: [p], rows: () => countRows(url, tokens()), waiting: () => queueWaiting(url), stop: async () => void (await p.stop('SIGTERM')) };
   }
   const collector = await startProcess('src/app/collector-main.ts', env, `${url}/healthz`, 120_000);
   const workers: Proc[] = [];
@@ -90,9 +100,9 @@ async function startPipeline(dataDir: string, prefix: string): Promise<Pipeline>
   }
   return {
     url,
-    queryUrl,
     procs: [collector, ...workers],
-    adminToken: tokens,
+    rows: () => countRows(queryUrl, tokens()),
+    waiting: () => queueWaiting(url),
     async stop() {
       await collector.stop('SIGTERM');
       for (const w of workers) await w.stop('SIGTERM');
@@ -100,8 +110,29 @@ async function startPipeline(dataDir: string, prefix: string): Promise<Pipeline>
   };
 }
 
-async function countRows(p: Pipeline): Promise<{ n: number; u: number }> {
-  const res = await fetch(`${p.queryUrl}/query`, { method: 'POST', headers: { Authorization: `Bearer ${p.adminToken()}` }, body: 'SELECT count() AS n, uniqExact(event_id) AS u FROM events' });
+/** The minimal pipeline (bench/minimal-pipeline.ts): the same load, Redis and chDB, none of the project's checks. */
+async function startMinimal(dataDir: string, prefix: string): Promise<Pipeline> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const p = await startProcess('bench/minimal-pipeline.ts', { REDIS_URL, DATA_DIR: dataDir, QUEUE_PREFIX: prefix, PORT: String(port) }, `${url}/healthz`, 120_000);
+  const redis = new Redis(REDIS_URL);
+  return {
+    url,
+    procs: [p],
+    async rows() {
+      const { n } = (await (await fetch(`${url}/rows`)).json()) as { n: number };
+      return { n, u: n };
+    },
+    waiting: () => redis.llen(`${prefix}:events:wait`).catch(() => -1),
+    async stop() {
+      await p.stop('SIGTERM');
+      redis.disconnect();
+    },
+  };
+}
+
+async function countRows(queryUrl: string, token: string): Promise<{ n: number; u: number }> {
+  const res = await fetch(`${queryUrl}/query`, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: 'SELECT count() AS n, uniqExact(event_id) AS u FROM events' });
   if (!res.ok) throw new Error(`count query failed: ${res.status} ${await res.text()}`);
   const r = JSON.parse((await res.text()).trim()) as { n: string; u: string };
   return { n: Number(r.n), u: Number(r.u) };
@@ -117,20 +148,27 @@ async function queueWaiting(url: string): Promise<number> {
 }
 
 /** One pipeline run: load for `seconds`, then wait until every accepted event is a row. */
-async function pipelineRun(label: string, eventsPerRequest: number, seconds: number, rate?: number) {
+async function pipelineRun(
+  label: string,
+  eventsPerRequest: number,
+  seconds: number,
+  opts: { rate?: number; connections?: number; start?: (dataDir: string, prefix: string) => Promise<Pipeline> } = {},
+) {
+  const { rate } = opts;
+  const connections = opts.connections ?? CONNECTIONS;
   const dataDir = tempDir('bench');
   const prefix = `bench${randomId(6).replace(/[^A-Za-z0-9]/g, 'x')}`;
-  const p = await startPipeline(dataDir, prefix);
+  const p = await (opts.start ?? startPipeline)(dataDir, prefix);
   const depth: { t: number; waiting: number }[] = [];
   const t0 = Date.now();
-  const sampler = setInterval(async () => depth.push({ t: Date.now() - t0, waiting: await queueWaiting(p.url) }), 1000);
+  const sampler = setInterval(async () => depth.push({ t: Date.now() - t0, waiting: await p.waiting() }), 1000);
   let load: LoadResult;
   try {
     load = await loadTest({
       url: `${p.url}/collect`,
       bodies: bodyPool(SITE, HOST, eventsPerRequest, 400),
       seconds,
-      connections: CONNECTIONS,
+      connections,
       rate,
       onTick: (s) => progress(`${label}: ${s.elapsed.toFixed(0)}/${seconds}s  ${Math.round(s.rps)} req/s  ${Math.round(s.rps * eventsPerRequest)} events/s accepted`),
     });
@@ -141,17 +179,17 @@ async function pipelineRun(label: string, eventsPerRequest: number, seconds: num
     let lastChange = Date.now();
     while (Date.now() < deadline) {
       const before = rows.n;
-      rows = await countRows(p);
+      rows = await p.rows();
       if (rows.n !== before) lastChange = Date.now();
       progress(`${label}: draining  ${rows.n}/${accepted} rows visible`);
       if (rows.n >= accepted) break;
       // No new row for 30 s with nothing left in the queue: rows are missing; stop waiting and report it.
-      if (Date.now() - lastChange > 30_000 && (await queueWaiting(p.url)) === 0) break;
+      if (Date.now() - lastChange > 30_000 && (await p.waiting()) === 0) break;
       await new Promise((r) => setTimeout(r, 250));
     }
     const e2eSeconds = (Date.now() - t0) / 1000;
     await new Promise((r) => setTimeout(r, 1500));
-    rows = await countRows(p);
+    rows = await p.rows();
     clearInterval(sampler);
     const rss = p.procs.map((proc, i) => ({ process: i === 0 ? (MODE === 'all-in-one' ? 'all-in-one' : 'collector') : `worker${i}`, peakRssMb: peakRssMb(proc.child.pid) }));
     progress('');
@@ -169,7 +207,7 @@ async function pipelineRun(label: string, eventsPerRequest: number, seconds: num
       distinctEventIds: rows.u,
       // Requests still in flight when the load generator stops are not counted as accepted (their answer is
       // never read) but the collector may have queued them: at most one per connection may add rows.
-      noLossNoDuplicates: rows.n === rows.u && rows.n >= accepted && rows.n - accepted <= CONNECTIONS * eventsPerRequest,
+      noLossNoDuplicates: rows.n === rows.u && rows.n >= accepted && rows.n - accepted <= connections * eventsPerRequest,
       endToEndEventsPerSecond: accepted / e2eSeconds,
       drainLagSeconds: e2eSeconds - load.seconds,
       queueDepth: depth,
@@ -202,7 +240,29 @@ async function collectorFloor(eventsPerRequest: number): Promise<LoadResult> {
   }
 }
 
+/** The project and the minimal pipeline in turn, BENCH_RUNS times, under the same load. */
+async function compareWithMinimal() {
+  const pairs: ComparisonPair[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const opts = { connections: COMPARE_CONNECTIONS };
+    const project = await pipelineRun(`compare ${i + 1}/${RUNS}: project`, 20, COMPARE_SECONDS, opts);
+    const minimal = await pipelineRun(`compare ${i + 1}/${RUNS}: minimal pipeline`, 20, COMPARE_SECONDS, { ...opts, start: startMinimal });
+    pairs.push({
+      project: { endToEndEventsPerSecond: project.endToEndEventsPerSecond, latencyP99Ms: project.latencyP99Ms, lossless: project.noLossNoDuplicates },
+      minimal: { endToEndEventsPerSecond: minimal.endToEndEventsPerSecond, latencyP99Ms: minimal.latencyP99Ms, lossless: minimal.noLossNoDuplicates },
+      endToEndRatio: project.endToEndEventsPerSecond / minimal.endToEndEventsPerSecond,
+      p99Ratio: project.latencyP99Ms / Math.max(minimal.latencyP99Ms, 0.001),
+    });
+  }
+  return summariseComparison(pairs, COMPARE_SECONDS, COMPARE_CONNECTIONS);
+}
+
 async function main(): Promise<void> {
+  if (process.env.BENCH_ONLY === 'compare') {
+    // Only the comparison (for iterating on the hot path): no floors, no other phases.
+    console.log(comparisonTable(await compareWithMinimal()).join('\n'));
+    return;
+  }
   const started = new Date();
   console.error(`bench: mode ${MODE}${MODE === 'split' ? ` (${WORKERS} worker(s))` : ''}, ${process.env.CLICKHOUSE_URL ? 'ClickHouse server' : 'embedded ClickHouse'}, ${SECONDS}s pipeline phases, ${CONNECTIONS} connections`);
   const floorHttp20 = await collectorFloor(20);
@@ -211,11 +271,12 @@ async function main(): Promise<void> {
   const cpu = await anonymiseFloor(FLOOR_SECONDS);
   progress('');
   const main20 = await pipelineRun('pipeline, 20 events/request', 20, SECONDS);
-  const half = await pipelineRun('pipeline at half load (latency)', 20, Math.min(30, SECONDS), Math.max(1, Math.round(main20.requestsPerSecond / 2)));
+  const half = await pipelineRun('pipeline at half load (latency)', 20, Math.min(30, SECONDS), { rate: Math.max(1, Math.round(main20.requestsPerSecond / 2)) });
   const one = await pipelineRun('pipeline, 1 event/request', 1, Math.min(30, SECONDS));
   progress('storage floor: direct batched insert…');
   const storage = await storageFloor(200_000);
   progress('');
+  const comparison = await compareWithMinimal();
   const result: BenchResult = {
     startedAt: started.toISOString(),
     machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
@@ -230,18 +291,18 @@ async function main(): Promise<void> {
       storageRowsPerSecond: storage.rowsPerSecond,
     },
     runs: [main20, half, one],
+    comparison,
     ratios: {
       collectorVsFloor20: main20.requestsPerSecond / floorHttp20.rps,
       collectorVsFloor1: one.requestsPerSecond / floorHttp1.rps,
       endToEndVsStorageFloor: main20.endToEndEventsPerSecond / storage.rowsPerSecond,
     },
     targets: {
-      endToEnd60k: main20.endToEndEventsPerSecond >= 60_000 && main20.noLossNoDuplicates,
-      collector50pctOfFloor: main20.requestsPerSecond / floorHttp20.rps >= 0.5,
-      anonymise150k: cpu.warm >= 150_000,
-      p99at25msHalfLoad: half.latencyP99Ms <= 25,
-      rssUnder300mb: [main20, half, one].every((r) => r.rss.every((x) => x.peakRssMb <= 300)),
+      endToEndAtLeastMinimalPipeline: comparison.median.endToEndRatio >= 1,
+      p99FullLoadUnder100ms: main20.latencyP99Ms <= 100,
+      p99HalfLoadUnder25ms: half.latencyP99Ms <= 25,
       oneEvent8kRps: one.requestsPerSecond >= 8000,
+      rssUnder600mb: [main20, half, one].every((r) => r.rss.every((x) => x.peakRssMb <= 600)),
     },
   };
   const dir = path.join(ROOT, 'bench/results');
@@ -252,7 +313,7 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(dir, 'latest.md'), md);
   console.log(md);
   console.log(`results: bench/results/${stamp}.json and bench/results/latest.md`);
-  const lossless = result.runs.every((r) => r.noLossNoDuplicates);
+  const lossless = result.runs.every((r) => r.noLossNoDuplicates) && comparison.pairs.every((p) => p.project.lossless && p.minimal.lossless);
   if (!lossless) {
     console.error('bench: rows in ClickHouse differ from events accepted');
     process.exitCode = 1;
