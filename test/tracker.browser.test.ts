@@ -112,7 +112,7 @@ describe('tracker on the demo storefront', () => {
     const again = await fetch(`${p.url}/t.js`, { headers: { 'If-None-Match': etag! } });
     expect(again.status).toBe(304);
     const demo = await fetch(`${p.url}/demo/`);
-    expect(await demo.text()).toContain('<script defer src="/t.js" data-site="demo"></script>');
+    expect(await demo.text()).toContain('<script defer src="/t.js" data-site="demo" data-query="sku"></script>');
     // /collect answers readable cross-origin (the tracker reads the status and Retry-After of its fetches), and a preflight works.
     const post = await fetch(`${p.url}/collect`, { method: 'POST', headers: { 'Content-Type': 'text/plain', Origin: 'https://shop.example' }, body: '{}' });
     expect(post.status).toBe(400);
@@ -363,7 +363,7 @@ describe('tracker on the demo storefront', () => {
     const events = s.events();
     expect(ofType(events, 'pageview').map(pathOf)).toEqual([path, path]);
     expect(ofType(events, 'custom').map((e) => e.custom)).toEqual([
-      { name: `checked_${run}`, props: { ok: 'yes', n: 3, flag: false, long: 'x'.repeat(256) } },
+      { name: `checked_${run}`, props: { ok: 'yes', n: 3, flag: false, long: 'x'.repeat(128) } },
       { name: `checked_${run}`, props: {} },
     ]);
     const rows = await rowsSince(from, events.length + 1); // + the engagement sent as the tab closed

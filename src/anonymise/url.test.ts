@@ -102,6 +102,10 @@ describe('scrubReferrer', () => {
     ['http://0xc6.51.100.213/', { host: ':ip', path: '' }],
     ['http://[2001:db8::1]/', { host: ':ip', path: '' }],
     ['android-app://com.example', { host: '', path: '' }],
+    // what the tracker sends: an internal referrer as its path, an external one as its origin
+    ['/checkout/jane.doe@example.com?q=1#x', { host: '', path: '/checkout/:email' }],
+    ['https://www.example.org/', { host: 'example.org', path: '' }],
+    ['//evil.example/x', { host: '', path: '' }],
     [undefined, { host: '', path: '' }],
   ])('%j', (raw, want) => {
     expect(scrubReferrer(raw, hosts)).toEqual(want);

@@ -83,6 +83,8 @@ export function scrubUrl(raw: string, opts: UrlRules): ScrubbedUrl | null {
 /** Referrer: internal (one of the site's hosts) → path only (templates apply); external → registrable domain only; invalid → nothing. */
 export function scrubReferrer(raw: string | undefined, siteHosts: readonly string[], routes: readonly string[] = []): { host: string; path: string } {
   if (!raw) return { host: '', path: '' };
+  // The tracker sends an internal referrer as its path alone (never its query or fragment).
+  if (raw.startsWith('/') && !raw.startsWith('//')) return { host: '', path: scrubPath(raw.slice(0, MAX_URL).split(/[?#]/)[0]!, routes) };
   const u = parseUrl(raw);
   if (!u) return { host: '', path: '' };
   if (hostIsSites(u, siteHosts)) return { host: '', path: scrubPath(u.pathname, routes) };

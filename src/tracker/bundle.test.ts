@@ -1,12 +1,14 @@
 /**
- * The tracker bundle: its byte budget (issue 4: ≤ 2.5 KB gzip) and the
+ * The tracker bundle: its byte budget (issue 4: ≤ 2.5 KB gzip; raised to
+ * 3,000 bytes by issue 12, whose query-string and referrer stripping in the
+ * browser took it to about 2.6 KB) and the
  * browser APIs it must never touch. Behaviour is tested in a real browser in
  * test/tracker.browser.test.ts; the script's own logic in src/tracker/script/*.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { buildTracker } from './bundle.js';
 
-const BUDGET_GZIP_BYTES = 2500;
+const BUDGET_GZIP_BYTES = 3000;
 
 describe('tracker bundle', () => {
   it(`is at most ${BUDGET_GZIP_BYTES} bytes gzipped`, async () => {

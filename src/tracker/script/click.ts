@@ -1,14 +1,14 @@
 /**
  * What a click is allowed to say (docs/design.md §3.6): where it landed on which
- * kind of element, and the label a developer put on it. Never text, never a
- * value, never an attribute other than id, class and data-track; nothing at
- * all inside [data-no-track] or editable content.
+ * kind of element, and the label a developer put on it (data-track). Never
+ * text, never a value, never an attribute other than id, class and
+ * data-track; nothing at all inside [data-no-track] or editable content.
  */
 import { MAX_LABEL, MAX_PAGE_COORD, MAX_SELECTOR } from '../../wire/limits.js';
 import type { ClickData } from '../../wire/types.js';
 
 /** The element a click "means": the nearest control or labelled ancestor. */
-const TARGET = 'a,button,input,select,textarea,label,summary,[role=button],[data-track],[data-analytics]';
+const TARGET = 'a,button,input,select,textarea,label,summary,[role=button],[data-track]';
 /** ids and classes that are plain CSS identifiers; the worker further drops ones that look personal or generated. */
 const NAME = /^-?[A-Za-z_][\w-]{0,31}$/;
 const MAX_STEPS = 12;
@@ -44,8 +44,8 @@ export function clickData(e: MouseEvent): ClickData | undefined {
   // A keyboard-activated click (detail 0) has no pointer position: use the element's centre.
   const cx = e.detail ? e.clientX : r.left + r.width / 2;
   const cy = e.detail ? e.clientY : r.top + r.height / 2;
-  const tagged = t.closest('[data-track],[data-analytics]');
-  const label = tagged && (tagged.getAttribute('data-track') || tagged.getAttribute('data-analytics'));
+  // Labels come from data-track only: one attribute a shop sets on purpose, never one a widget fills in.
+  const label = t.closest('[data-track]')?.getAttribute('data-track');
   const c: ClickData = {
     selector: selectorPath(el),
     x: fraction(cx - r.left, r.width),

@@ -6,12 +6,16 @@
  * label, position), one engagement figure per page view (visible time and
  * maximum scroll depth) and custom events from window.anonAnalytics.track().
  * Sends nothing under Global Privacy Control, Do Not Track or after
- * anonAnalytics.consent(false). Keeps no cookies and no storage except the
+ * anonAnalytics.consent(false). Sends only what may be kept: the page URL
+ * without its fragment and with no query parameter but utm_* and those named
+ * in data-query (so what a visitor types into a GET search or checkout form
+ * never leaves the page), and a referrer as its origin (another site) or its
+ * path (this site). Keeps no cookies and no storage except the
  * opt-out flag; its random ids live in memory for one page view only.
  *
  * It runs inside someone else's shop: every entry point is wrapped so that it
  * can never throw into the page, and loading it twice does nothing the second
- * time. Byte budget: 2.5 KB gzip (src/tracker/bundle.test.ts).
+ * time. Byte budget: 3,000 bytes gzip (src/tracker/bundle.test.ts).
  */
 import { CUSTOM_NAME_PATTERN, FORBIDDEN_KEYS, MAX_PROP_NUMBER, MAX_PROP_VALUE, MAX_PROPS, MAX_URL, MAX_VISIBLE_MS, PROP_KEY_PATTERN } from '../../wire/limits.js';
 import type { CustomPropValue, WireEvent } from '../../wire/types.js';
@@ -60,7 +64,24 @@ function start(w: Window & { anonAnalytics?: AnonAnalytics }): void {
   let sentDepth = -1;
 
   const now = () => Date.now();
-  const pageUrl = () => location.href.split('#')[0]!.slice(0, MAX_URL);
+  // Query parameters the shop wants kept besides utm_* (data-query="sku page"): the rest never leave the page.
+  const keep = (script.dataset.query || '').split(/[\s,]+/);
+  /** The page as sent: origin and path, the kept query parameters, never the fragment or anything typed into a GET form. */
+  const pageUrl = () => {
+    const q = new URLSearchParams();
+    new URLSearchParams(location.search).forEach((v, k) => (k.startsWith('utm_') || keep.includes(k)) && q.append(k, v));
+    const s = '' + q;
+    return (location.origin + location.pathname + (s && '?' + s)).slice(0, MAX_URL);
+  };
+  /** A referrer as sent: the origin of another site, the path of this one; never a query or fragment. */
+  const referrerOf = (r: string) => {
+    try {
+      const u = new URL(r);
+      return u.origin === location.origin ? u.pathname : u.origin + '/';
+    } catch {
+      return '';
+    }
+  };
   const viewport = () => ({ w: Math.min(innerWidth, 1e5), h: Math.min(innerHeight, 1e5) });
   const visibleNow = () => visibleMs + (visibleSince ? now() - visibleSince : 0);
 
@@ -88,8 +109,7 @@ function start(w: Window & { anonAnalytics?: AnonAnalytics }): void {
     const next = pageUrl();
     if (next === url) return;
     engagement();
-    // The collector keeps only a referrer's host (or, on the same site, its path): its query never leaves the page.
-    const referrer = (url || document.referrer).split(/[?#]/)[0]!;
+    const referrer = referrerOf(url || document.referrer);
     url = next;
     pageviewId = randomId();
     visibleMs = scrollDepth = 0;
