@@ -53,6 +53,8 @@ export interface TableReport {
   name: string;
   engine: string;
   ttl: string;
+  /** The time of the oldest row the table holds now (its time column: ts, day, …), or null when it is empty or has none: shows a retention is kept. */
+  oldestRow: string | null;
   filledBy: string;
   columns: ColumnReport[];
 }
@@ -94,6 +96,17 @@ export function selectExpressions(asSelect: string): Record<string, string> {
   return out;
 }
 
+/** The column a table's rows are dated by: the one its TTL names, else the first Date/DateTime column. */
+const TIME_COLUMNS = ['ts', 'day', 'at', 'applied_at', 'rolled_at'];
+
+async function oldestRow(store: Store, table: string, cols: { name: string; type: string }[]): Promise<string | null> {
+  const col = TIME_COLUMNS.find((n) => cols.some((c) => c.name === n && /Date/.test(c.type))) ?? cols.find((c) => /^(Date|DateTime)/.test(c.type))?.name;
+  if (!col || !/^\w+$/.test(table) || !/^\w+$/.test(col)) return null;
+  const rs = await store.client.query({ query: `SELECT toString(min(${col})) AS oldest, count() AS n FROM ${table}`, format: 'JSONEachRow' });
+  const [r] = await rs.json<{ oldest: string; n: string | number }>();
+  return r && Number(r.n) > 0 ? `${r.oldest} (${col})` : null;
+}
+
 export function tableTtl(createTableQuery: string): string {
   const m = /\bTTL\s+([\s\S]+?)(?:\s+SETTINGS\s|$)/.exec(createTableQuery);
   return m ? m[1]!.trim() : 'none';
@@ -125,6 +138,7 @@ export async function buildPrivacyReport(store: Store, config: Config, now = new
       name: t.name,
       engine: t.engine,
       ttl: tableTtl(t.create_table_query),
+      oldestRow: await oldestRow(store, t.name, cols),
       filledBy:
         t.name === 'events'
           ? 'anonymiser worker (src/anonymise/pipeline.ts), batched inserts'
@@ -232,7 +246,7 @@ export async function buildPrivacyReport(store: Store, config: Config, now = new
 export function formatReport(r: PrivacyReport): string {
   const lines: string[] = [`Privacy report (${r.generatedAt}) — ${r.store}`, ''];
   for (const t of r.tables) {
-    lines.push(`table ${t.name} [${t.engine}] TTL ${t.ttl}`, `  filled by: ${t.filledBy}`);
+    lines.push(`table ${t.name} [${t.engine}] TTL ${t.ttl}`, `  filled by: ${t.filledBy}`, `  oldest row: ${t.oldestRow ?? 'none (empty)'}`);
     for (const c of t.columns) lines.push(`  - ${c.name} ${c.type}: ${c.holds || '(undescribed)'}${c.rule && c.rule !== c.holds ? ` — ${c.rule}` : ''}`);
     lines.push('');
   }

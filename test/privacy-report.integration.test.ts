@@ -85,6 +85,17 @@ describe('privacy report', () => {
     expect(report.tables.find((t) => t.name === 'agg_visitor_days')!.columns.find((c) => c.name === 'visitor_id')!.holds).toMatch(/daily visitor hash itself/);
   });
 
+  it('shows the oldest row of each table, so a retention can be checked against the data', async () => {
+    const old = new Date(Date.now() - 10 * 86_400_000).toISOString().slice(0, 10);
+    await store.client.command({ query: `INSERT INTO events (site, ts, type, event_id, path) VALUES ('demo', '${old} 12:00:00', 'pageview', 1, '/old')` });
+    const r = await buildPrivacyReport(store, config);
+    const table = (n: string) => r.tables.find((t) => t.name === n)!;
+    expect(table('events').oldestRow).toBe(`${old} 12:00:00.000 (ts)`);
+    expect(table('agg_pages_daily').oldestRow).toBe(`${old} (day)`);
+    expect(table('agg_transitions_daily').oldestRow).toBeNull(); // empty
+    expect(table('schema_migrations').oldestRow).toMatch(/\(applied_at\)$/);
+  });
+
   it('npm run privacy-report prints the inventory and writes it as JSON', async () => {
     const out = path.join(dir, 'report.json');
     const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: path.join(dir, 'cli'), IPV4_PREFIX: '20', LOG_LEVEL: 'silent' };
@@ -93,6 +104,7 @@ describe('privacy report', () => {
     expect(stdout).toMatch(/table events \[ReplacingMergeTree\] TTL toDateTime\(ts\) \+ toIntervalDay\(180\)/);
     expect(stdout).toMatch(/IPv4 \/20/);
     expect(stdout).not.toMatch(/undescribed/);
+    expect(stdout).toMatch(/oldest row: none \(empty\)/);
     const json = JSON.parse(fs.readFileSync(out, 'utf8')) as PrivacyReport;
     expect(json.tables.map((t) => t.name)).toEqual(report.tables.map((t) => t.name));
     expect(json.ipTruncation.ipv4Prefix).toBe(20);

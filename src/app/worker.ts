@@ -13,6 +13,7 @@ import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
 import { startConsumer, type Consumer } from '../queue/consumer.js';
 import { DeadLetters } from '../queue/dlq.js';
+import { Housekeeper, type HousekeepingJob } from '../queue/housekeeping.js';
 import { MalformedJobSweeper } from '../queue/malformed.js';
 import { ReplayGuard } from '../queue/replay-guard.js';
 import { createJobVerifier } from '../queue/signing.js';
@@ -23,7 +24,7 @@ import { RedisSaltStore } from '../queue/salt-store.js';
 import { keyFingerprint, publicKeyOf, Unsealer } from '../queue/seal.js';
 import type { Store } from '../store/client.js';
 import { EventInserter } from '../store/inserter.js';
-import { scheduleRollup, utcDay } from '../store/rollup.js';
+import { rollupFinishedDays, scheduleRollup, utcDay } from '../store/rollup.js';
 import { recordCleanStop, repairAfterUncleanStop } from '../store/repair.js';
 import { createJobProcessor, type AnonymiseStep, type JobAdmission } from '../ingest/anonymise-job.js';
 import { closeServer, createHttpServer, createRoutesApp, listen } from '../http/server.js';
@@ -40,6 +41,9 @@ const MALFORMED_SWEEP_MS = 2000;
 
 /** A scrape every 15 s or so needs no fresher figure; the collector samples faster for its 503 decision. */
 const QUEUE_SAMPLE_MS = 1000;
+
+/** Dead-letter expiry and the daily rollup: at most once an hour per deployment (src/queue/housekeeping.ts). */
+const HOUSEKEEPING_EVERY_MS = 3_600_000;
 
 export interface AnonymiserWorker {
   consumer: Consumer;
@@ -165,14 +169,22 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
     metrics.setQueueSource(() => queueStats.latest());
   }
   const deadLetters = new DeadLetters(redis, config.redis.queueName, config.redis.prefix);
-  const expire = () =>
-    deadLetters.expire(config.queue.dlqRetentionDays).then(
-      (n) => n && log.info({ removed: n }, 'expired dead letters'),
-      () => {},
-    );
-  void expire();
-  const expiry = setInterval(expire, 3_600_000);
-  expiry.unref();
+  // Housekeeping runs once per deployment, not once per worker: under a Redis lease with a fencing token that
+  // each step checks (src/queue/housekeeping.ts, src/queue/lease.ts).
+  const housekeeper = new Housekeeper(redis, config.redis.prefix, {
+    onOutcome: ({ job, outcome, token, ms, error }) => {
+      if (outcome === 'failed' || outcome === 'lease_lost') log.warn({ job, token, err: { message: error?.message.slice(0, 300) } }, `housekeeping job ${outcome === 'failed' ? 'failed; tried again later' : 'lost its lease; stopped'}`);
+      else if (outcome === 'ran') log.debug({ job, token, ms }, 'housekeeping job ran');
+    },
+  });
+  housekeeper.add({
+    name: 'dead-letter-expiry',
+    everyMs: HOUSEKEEPING_EVERY_MS,
+    run: async (fence) => {
+      const n = await deadLetters.expire(config.queue.dlqRetentionDays, () => fence.check());
+      if (n) log.info({ removed: n }, 'expired dead letters');
+    },
+  });
   // Jobs BullMQ cannot parse never reach the processor: removed here, by id, content unread (src/queue/malformed.ts).
   const sweeper = new MalformedJobSweeper(redis, config.redis.queueName, config.redis.prefix);
   const sweep = () =>
@@ -185,21 +197,33 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
     );
   const sweeping = setInterval(sweep, MALFORMED_SWEEP_MS);
   sweeping.unref();
-  // The daily rollup of finished days into the long-lived aggregates (schemas/003_rollups.sql), by the process
-  // that writes: at start, then hourly. Idempotent, so several workers doing it is harmless. The real client:
-  // a fault test's store-down view is for the job path.
-  const rollup = scheduleRollup(store.client, {
-    log,
-    onError: (err) => log.warn({ err: { message: err.message.slice(0, 300) } }, 'daily rollup failed; retried next hour'),
-  });
+  // The daily rollup of finished days into the long-lived aggregates (schemas/003_rollups.sql): at start, then
+  // hourly. The real client: a fault test's store-down view is for the job path. On a ClickHouse server many
+  // workers share the store, so it is a housekeeping job there (one worker of the deployment, fenced at each
+  // statement); the embedded store belongs to this process alone, which rolls it up by itself.
+  const rollupJob: HousekeepingJob = {
+    name: 'daily-rollup',
+    everyMs: HOUSEKEEPING_EVERY_MS,
+    run: async (fence) => void (await rollupFinishedDays(store.client, new Date(now()), log, () => fence.check())),
+  };
+  let rollup: { stop(): Promise<void> } | undefined;
+  if (store.embedded) {
+    rollup = scheduleRollup(store.client, {
+      log,
+      onError: (err) => log.warn({ err: { message: err.message.slice(0, 300) } }, 'daily rollup failed; retried next hour'),
+    });
+  } else {
+    housekeeper.add(rollupJob);
+  }
+  housekeeper.start();
   return {
     consumer,
     inserter,
     deadLetters,
     async close() {
-      clearInterval(expiry);
       clearInterval(sweeping);
-      await rollup.stop();
+      await rollup?.stop();
+      await housekeeper.stop();
       // Stop fetching, and flush buffered rows now so active jobs can complete.
       const closing = consumer.close();
       await inserter.drain();

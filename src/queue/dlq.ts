@@ -56,18 +56,22 @@ export class DeadLetters {
     return n;
   }
 
-  /** Deletes dead letters older than `olderThanMs` (0 = all); returns how many. */
-  async purge(olderThanMs = 0): Promise<number> {
+  /**
+   * Deletes dead letters older than `olderThanMs` (0 = all), a thousand at a time; returns how many.
+   * `beforeBatch` runs before each thousand (housekeeping passes its fence check: src/queue/lease.ts).
+   */
+  async purge(olderThanMs = 0, beforeBatch?: () => Promise<void>): Promise<number> {
     let total = 0;
     for (;;) {
+      await beforeBatch?.();
       const removed = await this.queue.clean(olderThanMs, 1000, 'failed');
       total += removed.length;
       if (removed.length < 1000) return total;
     }
   }
 
-  expire(retentionDays: number): Promise<number> {
-    return this.purge(retentionDays * 86_400_000);
+  expire(retentionDays: number, beforeBatch?: () => Promise<void>): Promise<number> {
+    return this.purge(retentionDays * 86_400_000, beforeBatch);
   }
 
   close(): Promise<void> {

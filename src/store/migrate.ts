@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { NETWORK_COUNT_KEYS } from './rollup.js';
 
 export const SCHEMA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schemas');
 
@@ -77,6 +78,7 @@ export async function migrate(client: ClickHouseClient, vars: MigrationVars, log
     applied++;
   }
   await applyRetention(client, vars, log);
+  await applyColumnRetention(client, vars, log);
   for (const statement of loadViews(vars)) await client.command({ query: statement });
   return applied;
 }
@@ -108,12 +110,27 @@ export function retentionTtls(vars: MigrationVars): { table: string; ttl: string
   ];
 }
 
+/** The interval a TTL clause holds, as `toIntervalDay(N)` / `toIntervalMonth(N)`, in days (a month as 31): to tell a shorter retention from a longer one. */
+export function ttlDays(ddl: string): number | undefined {
+  // The table's TTL, after its column list (a column may have a TTL of its own: schemas/005_networks.sql).
+  const columnsEnd = ddl.lastIndexOf(') ENGINE');
+  const m = /\bTTL\b[\s\S]*?toInterval(Day|Month)\((\d+)\)/.exec(columnsEnd < 0 ? ddl : ddl.slice(columnsEnd));
+  if (!m) return undefined;
+  return Number(m[2]) * (m[1] === 'Month' ? 31 : 1);
+}
+
 /**
  * Brings each table's TTL in line with RETENTION_DAYS / AGGREGATE_RETENTION_MONTHS
- * when the config changed. Existing parts are not rewritten at once
- * (materialize_ttl_after_modify = 0, in the statement itself: a per-call setting
- * would stick to the embedded engine's session); merges apply the new TTL, and
- * `ALTER TABLE … MATERIALIZE TTL` forces it.
+ * when the config changed.
+ *
+ * A longer retention only changes the clause (materialize_ttl_after_modify = 0,
+ * in the statement itself: a per-call setting would stick to the embedded
+ * engine's session); rows already gone stay gone and nothing is rewritten.
+ * A shorter one is a promise to forget sooner, and ClickHouse applies a new
+ * TTL to existing parts only on their next merge, which for a quiet month's
+ * partition may be never: so the TTL is then materialised at once
+ * (`MATERIALIZE TTL`, waited for), and rows older than the new retention are
+ * gone when the start completes (test: src/store/store.integration.test.ts).
  */
 export async function applyRetention(client: ClickHouseClient, vars: MigrationVars, log?: { info: (o: object, m: string) => void }): Promise<void> {
   const rs = await client.query({
@@ -124,7 +141,35 @@ export async function applyRetention(client: ClickHouseClient, vars: MigrationVa
   for (const { table, ttl, interval } of retentionTtls(vars)) {
     const ddl = tables.get(table);
     if (ddl === undefined || ddl.includes(interval)) continue;
+    const before = ttlDays(ddl);
+    const after = ttlDays(`TTL ${interval}`);
     await client.command({ query: `ALTER TABLE ${table} MODIFY TTL ${ttl} SETTINGS materialize_ttl_after_modify = 0` });
     log?.info({ table, ttl: interval }, 'retention changed');
+    if (before === undefined || (after !== undefined && after < before)) {
+      const t0 = Date.now();
+      await client.command({ query: `ALTER TABLE ${table} MATERIALIZE TTL SETTINGS mutations_sync = 2` });
+      log?.info({ table, ttl: interval, ms: Date.now() - t0 }, 'retention shortened: rows past it removed now');
+    }
+  }
+}
+
+/**
+ * The network states of the insert-time aggregates hold reversible prefix
+ * hashes, so they keep the raw retention (RETENTION_DAYS) as a column TTL
+ * while the rest of the row keeps the aggregate retention
+ * (schemas/005_networks.sql). Brought in line with the config like the table
+ * TTLs: the clause changes, merges apply it.
+ */
+export async function applyColumnRetention(client: ClickHouseClient, vars: MigrationVars, log?: { info: (o: object, m: string) => void }): Promise<void> {
+  const interval = `toIntervalDay(${vars.RETENTION_DAYS})`;
+  for (const table of Object.keys(NETWORK_COUNT_KEYS)) {
+    const rs = await client.query({ query: 'SELECT create_table_query FROM system.tables WHERE database = currentDatabase() AND name = {t:String}', query_params: { t: table }, format: 'JSONEachRow' });
+    const ddl = (await rs.json<{ create_table_query: string }>())[0]?.create_table_query;
+    const at = ddl?.indexOf('`networks` ') ?? -1;
+    if (!ddl || at < 0) continue;
+    const next = ddl.slice(at + 1).search(/, `|\) ENGINE/);
+    if (ddl.slice(at, next < 0 ? undefined : at + 1 + next).includes(interval)) continue;
+    await client.command({ query: `ALTER TABLE ${table} MODIFY COLUMN networks TTL day + INTERVAL ${vars.RETENTION_DAYS} DAY SETTINGS materialize_ttl_after_modify = 0` });
+    log?.info({ table, column: 'networks', ttl: interval }, 'retention changed');
   }
 }

@@ -113,18 +113,26 @@ export function utcDay(now: Date, daysBefore = 0): string {
 
 /**
  * Rolls up every finished day not rolled up yet (day <= today - 2 at `now`),
- * oldest first. Returns the days rolled up (YYYY-MM-DD).
+ * oldest first. Returns the days rolled up (YYYY-MM-DD). `beforeStep` runs
+ * before each statement: on a ClickHouse server, where several workers could
+ * roll up, the worker holding the housekeeping lease passes its fence check
+ * (src/queue/lease.ts), so a holder that lost the lease stops at once.
  */
 export async function rollupFinishedDays(
   client: ClickHouseClient,
   now: Date = new Date(),
   log?: { info: (o: object, m: string) => void },
+  beforeStep?: () => Promise<void>,
 ): Promise<string[]> {
   const last = utcDay(now, ROLLUP_LAG_DAYS);
   const rs = await client.query({ query: PENDING_DAYS_SQL, query_params: { last }, format: 'JSONEachRow' });
   const days = (await rs.json<{ day: string }>()).map((r) => r.day);
   for (const day of days) {
-    for (const query of Object.values(ROLLUP_SQL)) await client.command({ query, query_params: { day } });
+    for (const query of Object.values(ROLLUP_SQL)) {
+      await beforeStep?.();
+      await client.command({ query, query_params: { day } });
+    }
+    await beforeStep?.();
     await client.command({ query: 'INSERT INTO rollup_days (day) VALUES ({day:Date})', query_params: { day } });
   }
   if (days.length) log?.info({ days: days.length, first: days[0], last: days[days.length - 1] }, 'rolled up finished days');
