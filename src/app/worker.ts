@@ -13,6 +13,7 @@ import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
 import { startConsumer, type Consumer } from '../queue/consumer.js';
 import { DeadLetters } from '../queue/dlq.js';
+import { aofHousekeeping } from '../queue/aof-rewrite.js';
 import { Housekeeper, type HousekeepingJob } from '../queue/housekeeping.js';
 import { MalformedJobSweeper } from '../queue/malformed.js';
 import { ReplayGuard } from '../queue/replay-guard.js';
@@ -183,6 +184,17 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
     run: async (fence) => {
       const n = await deadLetters.expire(config.queue.dlqRetentionDays, () => fence.check());
       if (n) log.info({ removed: n }, 'expired dead letters');
+    },
+  });
+  // After each UTC midnight (a day salt just expired), Redis rewrites its AOF so the file no longer holds the
+  // expired salt (src/queue/aof-rewrite.ts); once a day, nothing when AOF is off.
+  const aof = aofHousekeeping(redis, config.redis.prefix, now);
+  housekeeper.add({
+    name: 'aof-rewrite',
+    everyMs: HOUSEKEEPING_EVERY_MS,
+    run: async (fence) => {
+      await fence.check();
+      if ((await aof.run()) === 'rewritten') log.info('asked Redis to rewrite its AOF: expired salts leave the file');
     },
   });
   // Jobs BullMQ cannot parse never reach the processor: removed here, by id, content unread (src/queue/malformed.ts).
