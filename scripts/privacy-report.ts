@@ -63,7 +63,7 @@ export interface PrivacyReport {
   store: string;
   tables: TableReport[];
   analystViews: { names: string[]; kAnonymity: number; note: string };
-  ipTruncation: { ipv4Prefix: number; ipv6Prefix: number; maxIpv4Prefix: number; maxIpv6Prefix: number; embeddedIpv4: string; refused: string };
+  ipTruncation: { ipv4Prefix: number; ipv6Prefix: number; maxIpv4Prefix: number; maxIpv6Prefix: number; embeddedIpv4: string; refused: string; ipv6Default: string };
   salts: Record<string, string | number>;
   consent: { honorGpc: boolean; honorDnt: boolean; answer: string };
   retention: { eventsDays: number; aggregatesMonths: number; deadLettersDays: number };
@@ -188,6 +188,13 @@ export async function buildPrivacyReport(store: Store, config: Config, now = new
       maxIpv6Prefix: MAX_IPV6_PREFIX,
       embeddedIpv4: 'IPv4-mapped, IPv4-compatible, 6to4 (2002::/16), NAT64 (64:ff9b::/96) and Teredo (2001::/32) addresses are truncated as their IPv4',
       refused: 'non-canonical forms (inet_aton legacy, zone ids, ports, whitespace) are stored as "" and counted (anon_ip_refused_total)',
+      ipv6Default:
+        'IPv6 is kept to /40 by default, not /48. An IPv4 /24 is 256 addresses, each one subscriber at a time: a crowd of up to 256 households. ' +
+        'IPv6 is assigned per customer as a whole prefix (RIPE-690: /48 or /56 per end site; /56 is common for households, /48 for businesses ' +
+        'and at some ISPs for everyone, /64 on mobile). Where customers get a /48, a stored /48 is one customer, as identifying as a full IPv4 ' +
+        'address; a /40 holds 256 /48s (65,536 /56s), at least the crowd of an IPv4 /24 under every common assignment. Cost: IPv6 networks are ' +
+        'coarser for the distinct-network count of the analyst views. IPV6_PREFIX may narrow it further, or widen it up to /48 where an operator ' +
+        'knows its visitors\' ISPs assign /56 or smaller',
     },
     salts: {
       bytes: 32,
@@ -252,7 +259,7 @@ export function formatReport(r: PrivacyReport): string {
   }
   lines.push(`analyst views (k = ${r.analystViews.kAnonymity}): ${r.analystViews.names.join(', ')}`, '');
   lines.push(`IP truncation: IPv4 /${r.ipTruncation.ipv4Prefix} (max /${r.ipTruncation.maxIpv4Prefix}), IPv6 /${r.ipTruncation.ipv6Prefix} (max /${r.ipTruncation.maxIpv6Prefix})`);
-  lines.push(`  ${r.ipTruncation.embeddedIpv4}`, `  ${r.ipTruncation.refused}`, '');
+  lines.push(`  ${r.ipTruncation.embeddedIpv4}`, `  ${r.ipTruncation.refused}`, `  ${r.ipTruncation.ipv6Default}`, '');
   lines.push('salts:', ...Object.entries(r.salts).map(([k, v]) => `  ${k}: ${v}`), '');
   lines.push(`consent: Sec-GPC ${r.consent.honorGpc ? 'honoured' : 'ignored'}, DNT ${r.consent.honorDnt ? 'honoured' : 'ignored'}; ${r.consent.answer}`, '');
   lines.push(`retention: events ${r.retention.eventsDays} days, aggregates ${r.retention.aggregatesMonths} months, dead letters ${r.retention.deadLettersDays} days`, '');

@@ -131,7 +131,7 @@ describe('privacy canary through the whole pipeline', () => {
     const rows = await p.rows<Record<string, any>>('SELECT * FROM events ORDER BY ts, type, path');
     expect(rows).toHaveLength(11);
     const byPrefix = rows.reduce<Record<string, number>>((m, r) => ({ ...m, [r.ip_prefix]: (m[r.ip_prefix] ?? 0) + 1 }), {});
-    expect(byPrefix).toEqual({ '198.51.100.0/24': 8, '2001:db8:c0de::/48': 1, '': 2 });
+    expect(byPrefix).toEqual({ '198.51.100.0/24': 8, '2001:db8:c000::/40': 1, '': 2 });
     const paths = rows.map((r) => r.path);
     expect(paths).toContain('/account/:email/orders/:card');
     expect(paths).toContain('/call/:phone');

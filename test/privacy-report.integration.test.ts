@@ -54,6 +54,8 @@ describe('privacy report', () => {
     expect(ttl.agg_pages_daily).toMatch(/toIntervalMonth\(13\)/);
     expect(ttl.agg_visitor_days).toMatch(/toIntervalDay\(90\)/); // holds visitor hashes: raw retention
     expect(report.ipTruncation).toMatchObject({ ipv4Prefix: 16, ipv6Prefix: 40, maxIpv4Prefix: 24, maxIpv6Prefix: 48 });
+    // Why the IPv6 default is /40: a /48 is often one customer.
+    expect(report.ipTruncation.ipv6Default).toMatch(/\/40 by default, not \/48.*one customer.*256 \/48s/s);
     expect(report.consent).toMatchObject({ honorGpc: true, honorDnt: false });
     expect(report.retention).toEqual({ eventsDays: 90, aggregatesMonths: 13, deadLettersDays: 14 });
     expect(report.salts.lifetime).toMatch(/48 h/);

@@ -9,7 +9,7 @@ describe('loadConfig', () => {
     expect(c.store.url).toBeUndefined();
     expect(c.sites).toEqual({ demo: ['localhost', '127.0.0.1'] });
     expect(c.http.trustProxy).toBe(false);
-    expect(c.anonymise).toMatchObject({ ipv4Prefix: 24, ipv6Prefix: 48 });
+    expect(c.anonymise).toMatchObject({ ipv4Prefix: 24, ipv6Prefix: 40 });
     expect(c.store.retentionDays).toBe(180);
     expect(c.store.migrateOnStart).toBe(true);
     expect(loadConfig({ MIGRATE_ON_START: 'false' }).store.migrateOnStart).toBe(false);

@@ -109,7 +109,9 @@ const envSchema = z.object({
   SEAL_PUBLIC_KEY: z.string().optional(),
   SEAL_PRIVATE_KEY: z.string().optional(),
   IPV4_PREFIX: intIn(0, 24, 24),
-  IPV6_PREFIX: intIn(0, 48, 48),
+  // 40, not 48: a /48 is often one customer's whole assignment (businesses, some ISPs give every household one),
+  // as identifying as a full IPv4 address; a /40 holds 256 such /48s, the crowd of an IPv4 /24 (privacy report).
+  IPV6_PREFIX: intIn(0, 48, 40),
   UTM_PARAMS: z
     .string()
     .default(DEFAULT_UTM_PARAMS.join(','))
