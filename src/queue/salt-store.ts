@@ -17,3 +17,12 @@ export class RedisSaltStore implements SaltBackend {
     return stored;
   }
 }
+
+/**
+ * The stored salt of a day, or null when there is none (never created, or expired): read only, for
+ * `npm run erase`, which must not create a salt for a day that has none.
+ */
+export async function readSalt(redis: Redis, prefix: string, day: string): Promise<Buffer | null> {
+  const stored = await redis.getBuffer(`${prefix}:salt:${day}`);
+  return stored && stored.length === 32 ? stored : null;
+}
