@@ -26,14 +26,14 @@ const RUNS = 7;
 // 30 days of traffic on one site: 200 product pages with a long tail, 300k visitor-days, four event types
 // (50 % page views, 30 % clicks, 15 % engagement, 5 % custom), three viewport buckets, a handful of browsers.
 const seedSql = (offset: number, n: number) => `
-INSERT INTO events (site, ts, type, event_id, pageview_id, visitor_id, host, path, query, utm_source, referrer_host,
-  ip_prefix, browser, browser_major, os, os_major, device_type, device_vendor, language, viewport_w, viewport_h,
+INSERT INTO events (site, ts, type, event_id, pageview_id, visitor_id, path, query, utm_source, referrer_host,
+  ip_prefix, browser, os, device_type, viewport_w, viewport_h,
   click_selector, click_label, click_x, click_y, page_x, page_y, visible_ms, scroll_depth, custom_name)
-SELECT 'shop', now64(3) - toIntervalMillisecond(r1 % 2592000000), t, cityHash64(number, 1), cityHash64(intDiv(number, 8), 2),
-  v, 'shop.example', p, '', ['', '', 'newsletter', 'google'][1 + r2 % 4], ['', 'www.google.com', 'duckduckgo.com'][1 + r3 % 3],
-  concat('198.51.', toString(r2 % 256), '.0/24'), ['Chrome', 'Safari', 'Firefox', 'Edge'][1 + v % 4], toString(120 + v % 12),
-  ['Windows', 'iOS', 'Android', 'Mac OS'][1 + v % 4], toString(10 + v % 5), ['desktop', 'mobile', 'tablet'][1 + v % 3], '',
-  ['en', 'de', 'fr', 'zh'][1 + v % 4], [1440, 390, 820][1 + v % 3], [900, 844, 1180][1 + v % 3],
+SELECT 'shop', toStartOfSecond(now64(3) - toIntervalMillisecond(r1 % 2592000000)), t, cityHash64(number, 1), cityHash64(intDiv(number, 8), 2),
+  v, p, '', ['', '', 'newsletter', 'google'][1 + r2 % 4], ['', 'google.com', 'duckduckgo.com'][1 + r3 % 3],
+  concat('198.51.', toString(r2 % 256), '.0/24'), ['Chrome', 'Safari', 'Firefox', 'Edge'][1 + v % 4],
+  ['Windows', 'iOS', 'Android', 'Mac OS'][1 + v % 4], ['desktop', 'mobile', 'tablet'][1 + v % 3],
+  [1440, 390, 820][1 + v % 3], [900, 844, 1180][1 + v % 3],
   if(t = 'click', ['main>section.grid>a.card', 'main>section.buy>button.add', 'header>nav>a.cart'][1 + r3 % 3], ''),
   if(t = 'click', ['', 'add-to-cart', 'open-cart'][1 + r3 % 3], ''),
   if(t = 'click', round((r2 % 100) / 100, 2), 0), if(t = 'click', round((r3 % 100) / 100, 2), 0),

@@ -26,14 +26,24 @@ import { migrate, migrationVars } from '../src/store/migrate.js';
 import { MAX_IPV4_PREFIX, MAX_IPV6_PREFIX } from '../src/anonymise/ip.js';
 import { EVENT_TABLE } from '../src/anonymise/row.js';
 import { tokensFile } from '../src/query/tokens.js';
+import { PENDING_DAYS_SQL, ROLLUP_SQL } from '../src/store/rollup.js';
 
 /**
  * What each column of `events` holds and the rule (src/anonymise/…) that produced it, by column name: taken from
  * the events column table (src/anonymise/row.ts), where each column is defined once.
  */
-export const EVENT_COLUMNS: Record<string, { holds: string; rule: string }> = Object.fromEntries(
-  EVENT_TABLE.map((c) => [c.name, { holds: c.holds, rule: c.rule }]),
+export const EVENT_COLUMNS: Record<string, { holds: string; rule: string; readBy: string }> = Object.fromEntries(
+  EVENT_TABLE.map((c) => [c.name, { holds: c.holds, rule: c.rule, readBy: c.readBy }]),
 );
+
+/**
+ * Readers of aggregate columns that are code, not a view in the store (the views and the rollup are found by
+ * reading their SQL). Every other column of event data must be read by a view, a materialised view or the
+ * rollup (test/column-readers.integration.test.ts).
+ */
+export const CODE_READERS: Record<string, string> = {
+  'agg_pages_daily.engagements': 'the exactly-once ledger of the fault tests (docs/operations.md §1): engagements counted at insert time',
+};
 
 /** Long-lived daily tables written by the rollup (src/store/rollup.ts), not by a materialised view. */
 const ROLLUP_TABLES = new Set(['agg_engagement_daily', 'agg_scroll_daily', 'agg_visible_time_daily', 'agg_entry_exit_daily', 'agg_transitions_daily', 'rollup_days']);
@@ -48,6 +58,8 @@ export interface ColumnReport {
   type: string;
   holds: string;
   rule: string;
+  /** Who reads it: views and materialised views of the store, the daily rollup, code, or `awaiting: …` (a reader not built yet). */
+  readBy: string[];
 }
 export interface TableReport {
   name: string;
@@ -56,6 +68,8 @@ export interface TableReport {
   /** The time of the oldest row the table holds now (its time column: ts, day, …), or null when it is empty or has none: shows a retention is kept. */
   oldestRow: string | null;
   filledBy: string;
+  /** Holds event data (events, or filled from it): every column must have a reader. Bookkeeping tables do not. */
+  eventData: boolean;
   columns: ColumnReport[];
 }
 export interface PrivacyReport {
@@ -129,6 +143,14 @@ export async function buildPrivacyReport(store: Store, config: Config, now = new
     const where = /\bWHERE\s+([\s\S]+?)\s+GROUP BY\b/i.exec(t.as_select)?.[1]?.replace(/\s+/g, ' ') ?? '';
     fills.set(to, { view: t.name, exprs: selectExpressions(t.as_select), where });
   }
+  // Who reads what: every view and materialised view's SQL in the store, and the daily rollup's statements.
+  const readers: { name: string; sql: string }[] = [
+    ...tables.filter((t) => t.engine === 'View' || t.engine === 'MaterializedView').map((t) => ({ name: `${t.engine === 'View' ? 'view' : 'materialised view'} ${t.name}`, sql: t.as_select || t.create_table_query })),
+    { name: 'daily rollup (src/store/rollup.ts)', sql: [PENDING_DAYS_SQL, ...Object.values(ROLLUP_SQL)].join('\n') },
+  ];
+  const word = (w: string) => new RegExp(`\\b${w}\\b`);
+  const readersOf = (table: string, column: string): string[] =>
+    readers.filter((r) => word(table).test(r.sql) && word(column).test(r.sql) && !r.name.endsWith(` ${table}`)).map((r) => r.name);
   const report: TableReport[] = [];
   for (const t of tables) {
     if (t.engine === 'View' || t.engine === 'MaterializedView') continue;
@@ -139,6 +161,7 @@ export async function buildPrivacyReport(store: Store, config: Config, now = new
       engine: t.engine,
       ttl: tableTtl(t.create_table_query),
       oldestRow: await oldestRow(store, t.name, cols),
+      eventData: t.name === 'events' || fill !== undefined || (ROLLUP_TABLES.has(t.name) && t.name !== 'rollup_days'),
       filledBy:
         t.name === 'events'
           ? 'anonymiser worker (src/anonymise/pipeline.ts), batched inserts'
@@ -147,21 +170,27 @@ export async function buildPrivacyReport(store: Store, config: Config, now = new
             : ROLLUP_TABLES.has(t.name)
               ? 'daily rollup of finished days from the short-lived aggregates (src/store/rollup.ts)'
               : 'migrations',
-      columns: cols.map((c) => {
-        if (t.name === 'events') {
-          const d = EVENT_COLUMNS[c.name];
-          return { name: c.name, type: c.type, holds: d?.holds ?? '', rule: d?.rule ?? '' };
-        }
-        if (fill) {
-          const expr = fill.exprs[c.name] ?? '';
-          const src = expr === 'visitor_id' ? ' (the daily visitor hash itself)' : /visitor_id/.test(expr) ? ' (distinct-count state of daily visitor hashes)' : '';
-          return { name: c.name, type: c.type, holds: expr ? `from anonymised events: ${expr}${src}` : '', rule: expr ? `materialised view ${fill.view}` : '' };
-        }
-        // Tables filled by the daily rollup describe their columns in the schema itself (COMMENT).
-        const other = OTHER_TABLES[t.name]?.[c.name] || c.comment || '';
-        return { name: c.name, type: c.type, holds: other, rule: other ? (ROLLUP_TABLES.has(t.name) ? 'daily rollup (src/store/rollup.ts)' : 'migrations') : '' };
-      }),
+      columns: cols.map((c) => ({ ...describe(c), readBy: [...readersOf(t.name, c.name), ...declaredReaders(t.name, c.name)] })),
     });
+  }
+  function declaredReaders(table: string, column: string): string[] {
+    const d = table === 'events' ? EVENT_COLUMNS[column]?.readBy : CODE_READERS[`${table}.${column}`];
+    return d ? [d] : [];
+  }
+  function describe(c: { table: string; name: string; type: string; comment: string }): Omit<ColumnReport, 'readBy'> {
+    if (c.table === 'events') {
+      const d = EVENT_COLUMNS[c.name];
+      return { name: c.name, type: c.type, holds: d?.holds ?? '', rule: d?.rule ?? '' };
+    }
+    const fill = fills.get(c.table);
+    if (fill) {
+      const expr = fill.exprs[c.name] ?? '';
+      const src = expr === 'visitor_id' ? ' (the daily visitor hash itself)' : /visitor_id/.test(expr) ? ' (distinct-count state of daily visitor hashes)' : '';
+      if (expr) return { name: c.name, type: c.type, holds: `from anonymised events: ${expr}${src}`, rule: `materialised view ${fill.view}` };
+    }
+    // Tables filled by the daily rollup (and columns the views fill later) describe themselves in the schema (COMMENT).
+    const other = OTHER_TABLES[c.table]?.[c.name] || c.comment || '';
+    return { name: c.name, type: c.type, holds: other, rule: other ? (ROLLUP_TABLES.has(c.table) ? 'daily rollup (src/store/rollup.ts)' : 'migrations') : '' };
   }
   const views = tables.filter((t) => t.engine === 'View').map((t) => t.name);
   const a = config.anonymise;
@@ -254,7 +283,10 @@ export function formatReport(r: PrivacyReport): string {
   const lines: string[] = [`Privacy report (${r.generatedAt}) — ${r.store}`, ''];
   for (const t of r.tables) {
     lines.push(`table ${t.name} [${t.engine}] TTL ${t.ttl}`, `  filled by: ${t.filledBy}`, `  oldest row: ${t.oldestRow ?? 'none (empty)'}`);
-    for (const c of t.columns) lines.push(`  - ${c.name} ${c.type}: ${c.holds || '(undescribed)'}${c.rule && c.rule !== c.holds ? ` — ${c.rule}` : ''}`);
+    for (const c of t.columns) {
+      lines.push(`  - ${c.name} ${c.type}: ${c.holds || '(undescribed)'}${c.rule && c.rule !== c.holds ? ` — ${c.rule}` : ''}`);
+      if (t.eventData) lines.push(`      read by: ${c.readBy.length ? c.readBy.join('; ') : '(NOTHING: drop it or give it a reader)'}`);
+    }
     lines.push('');
   }
   lines.push(`analyst views (k = ${r.analystViews.kAnonymity}): ${r.analystViews.names.join(', ')}`, '');

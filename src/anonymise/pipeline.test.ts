@@ -34,17 +34,15 @@ describe('anonymiseRequest', () => {
     const [pv, click, eng, custom] = out.rows;
     expect(pv).toMatchObject({
       site: 'shop',
-      ts: '2026-11-25 12:00:00.123',
-      host: 'shop.example',
+      // to the second: milliseconds would join with an order time or an access log
+      ts: '2026-11-25 12:00:00.000',
       path: '/u/:email',
       query: 'variant=black',
       referrer_host: 'google.com',
       ip_prefix: '198.51.100.0/24',
       browser: 'Chrome',
-      browser_major: '131',
       os: 'Windows',
       device_type: 'desktop',
-      language: 'de',
       viewport_w: 1440,
       viewport_h: 900,
     });
@@ -74,7 +72,7 @@ describe('anonymiseRequest', () => {
       { config: { ...config, siteRules }, device: createDeviceParser() },
     );
     const [pv, c1, c2, custom] = out.rows;
-    expect(pv).toMatchObject({ path: '/wishlist/:id', query: 'sku=usb-c-65w', referrer_path: '/wishlist/:id' });
+    expect(pv).toMatchObject({ path: '/wishlist/:id', query: 'sku=usb-c-65w', referrer_host: '' });
     expect(c1).toMatchObject({ click_selector: 'div#hero-xmas>a', click_label: '' });
     expect(c2).toMatchObject({ click_label: 'hero-xmas' });
     expect(custom!.custom_props).toEqual({ items: '2' });
@@ -111,7 +109,7 @@ describe('anonymiseRequest', () => {
     );
     expect(out.dropped).toEqual({ host_mismatch: 1, invalid_url: 1, invalid_custom: 1 });
     expect(out.rows).toHaveLength(1);
-    expect(out.rows[0]).toMatchObject({ host: 'localhost', referrer_host: '', referrer_path: '/u/:email' });
+    expect(out.rows[0]).toMatchObject({ referrer_host: '' });
   });
 
   it('gives the same ids for a redelivered request, and other ids under another day\'s salt', () => {
@@ -134,7 +132,8 @@ describe('anonymiseRequest', () => {
     expect(b[0]!.visitor_id).not.toBe(a[0]!.visitor_id);
   });
 
-  it('formats the receive time as ClickHouse DateTime64(3) UTC', () => {
-    expect(formatTimestamp(Date.UTC(2026, 0, 2, 3, 4, 5, 6))).toBe('2026-01-02 03:04:05.006');
+  it('formats the receive time as ClickHouse DateTime64(3) UTC, cut to the second', () => {
+    expect(formatTimestamp(Date.UTC(2026, 0, 2, 3, 4, 5, 6))).toBe('2026-01-02 03:04:05.000');
+    expect(formatTimestamp(Date.UTC(2026, 0, 2, 3, 4, 5, 999))).toBe('2026-01-02 03:04:05.000');
   });
 });

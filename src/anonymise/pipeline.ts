@@ -3,7 +3,7 @@
  *   1. parse the client address (strict) and truncate it      ip.ts
  *   2. hash the visitor id under the day's salt               ids.ts
  *   3. generalise the user agent, drop bots                   device.ts
- *   4. language, viewport buckets                              language.ts, viewport.ts
+ *   4. the receive time, to the second                          (below)
  * Per event:
  *   5. scrub the URL and referrer, check the page host        url.ts, routes.ts (templates)
  *   6. hash page-view and event ids                            ids.ts
@@ -18,7 +18,6 @@ import type { DeviceParser } from './device.js';
 import { eventId, pageviewKey, visitorId, type PageviewKey } from './ids.js';
 import { truncateParsed, UNKNOWN_IP, checkPrefixes } from './ip.js';
 import { parseStrictIp } from '../wire/ip.js';
-import { primaryLanguage } from './language.js';
 import { NO_SITE_RULES, type AnonymiseConfig, type DropReason, type EventRow, type SiteRules, type ValueDropReason } from './types.js';
 import { emptyRow } from './row.js';
 import type { CollectedRequest } from '../wire/types.js';
@@ -41,9 +40,13 @@ export interface AnonymisedRequest {
   unknownIp: number;
 }
 
-/** 'YYYY-MM-DD hh:mm:ss.sss' in UTC, as ClickHouse DateTime64(3) reads it. */
+/**
+ * 'YYYY-MM-DD hh:mm:ss.000' in UTC, as ClickHouse DateTime64(3) reads it: the receive time cut to the second.
+ * Milliseconds would let a row be joined with an order time or an access log line; the layout questions
+ * (days, sequences of page views) need no more than seconds.
+ */
 export function formatTimestamp(ms: number): string {
-  const iso = new Date(ms).toISOString();
+  const iso = new Date(Math.floor(ms / 1000) * 1000).toISOString();
   return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
 }
 
@@ -73,7 +76,6 @@ export function anonymiseRequest(req: CollectedRequest, salt: Buffer, deps: Anon
   const visitor = visitorId(salt, ctx.site, ctx.ip, ctx.userAgent);
 
   // 4. Request-level generalisations.
-  const language = primaryLanguage(ctx.acceptLanguage);
   const ts = formatTimestamp(ctx.receivedAt);
   const siteHosts = config.sites[ctx.site] ?? [];
   const rules = config.siteRules?.[ctx.site] ?? NO_SITE_RULES;
@@ -116,12 +118,8 @@ export function anonymiseRequest(req: CollectedRequest, salt: Buffer, deps: Anon
     row.visitor_id = visitor;
     row.ip_prefix = ipPrefix;
     row.browser = d.browser;
-    row.browser_major = d.browser_major;
     row.os = d.os;
-    row.os_major = d.os_major;
     row.device_type = d.device_type;
-    row.device_vendor = d.device_vendor;
-    row.language = language;
     rows.push(row);
   }
   return { rows, dropped, valuesDropped, unknownIp: addr ? 0 : 1 };
@@ -156,7 +154,6 @@ function shapeRow(
   row.site = site;
   row.ts = ts;
   row.type = e.type;
-  row.host = url.host;
   row.path = url.path;
   row.query = url.query;
   row.utm_source = url.utm.source;
@@ -165,7 +162,6 @@ function shapeRow(
   row.utm_term = url.utm.term;
   row.utm_content = url.utm.content;
   row.referrer_host = ref.host;
-  row.referrer_path = ref.path;
   row.viewport_w = bucketWidth(e.viewport?.w);
   row.viewport_h = bucketHeight(e.viewport?.h);
   if (e.type === 'click' && e.click) {

@@ -23,18 +23,25 @@ interface Column<N extends string, T> {
   readonly holds: string;
   /** The rule (src/anonymise/…) that produced it. */
   readonly rule: string;
+  /**
+   * Who reads it besides the materialised views and views found in the store (which the privacy report finds
+   * itself): code that queries the column, or, for a column kept for a reader not built yet, `awaiting: …`.
+   * Empty when the store's views are its readers. test/column-readers.integration.test.ts fails on a column
+   * with no reader at all.
+   */
+  readonly readBy: string;
 }
 
-const column = <const N extends string, T>(name: N, type: string, empty: T, holds: string, rule: string): Column<N, T> => ({ name, type, empty, holds, rule });
-const text = <const N extends string>(name: N, type: string, holds: string, rule: string) => column<N, string>(name, type, '', holds, rule);
-const num = <const N extends string>(name: N, type: string, holds: string, rule: string) => column<N, number>(name, type, 0, holds, rule);
+const column = <const N extends string, T>(name: N, type: string, empty: T, holds: string, rule: string, readBy = ''): Column<N, T> => ({ name, type, empty, holds, rule, readBy });
+const text = <const N extends string>(name: N, type: string, holds: string, rule: string, readBy = '') => column<N, string>(name, type, '', holds, rule, readBy);
+const num = <const N extends string>(name: N, type: string, holds: string, rule: string, readBy = '') => column<N, number>(name, type, 0, holds, rule, readBy);
 const LC = 'LowCardinality(String)';
 
 /** The `events` table, in schema order. */
 export const EVENT_TABLE = [
   text('site', LC, 'configured site key', 'collector: must be a configured site (src/wire/validate.ts)'),
-  /** Sent as 'YYYY-MM-DD hh:mm:ss.sss' UTC (pipeline.ts formatTimestamp). */
-  text('ts', "DateTime64(3, 'UTC')", 'server receive time (ms)', 'collector clock, not the client timestamp (pipeline.ts formatTimestamp)'),
+  /** Sent as 'YYYY-MM-DD hh:mm:ss.000' UTC (pipeline.ts formatTimestamp). */
+  text('ts', "DateTime64(3, 'UTC')", 'server receive time, to the second (the type keeps ms; they are always 0)', 'collector clock, not the client timestamp, cut to the second (pipeline.ts formatTimestamp)'),
   column<'type', WireEvent['type']>(
     'type',
     "Enum8('pageview' = 1, 'click' = 2, 'engagement' = 3, 'custom' = 4)",
@@ -48,6 +55,7 @@ export const EVENT_TABLE = [
     'UInt64',
     '64-bit keyed hash of the event',
     "SHA-256(page-view secret, client event id), first 64 bits; the secret is the last 192 bits of the page view's HMAC under the day key, never stored (ids.ts eventId)",
+    'src/store/dedup.ts (a redelivered job skips rows already stored); the ReplacingMergeTree key (a duplicate collapses)',
   ),
   text('pageview_id', 'UInt64', '64-bit keyed hash of the page view', 'HMAC-SHA256(day key, site, visitor id, client page-view id), first 64 bits (ids.ts pageviewKey)'),
   text(
@@ -56,30 +64,30 @@ export const EVENT_TABLE = [
     'daily visitor hash; links events of one day only',
     'HMAC-SHA256(day key, site, full IP, full UA), first 64 bits; day key = HMAC-SHA256(worker secret, day salt): the salt is gone after ≤ 48 h, the worker secret never leaves the workers (ids.ts visitorId, salts.ts dayIdKey)',
   ),
-  text('host', LC, 'page host, lowercased, no port or userinfo', 'must be one of the site hosts (url.ts scrubUrl)'),
   text('path', 'String', 'page path with personal data replaced by :email :phone :card :num :id :token', 'fragment and path parameters dropped, segments scrubbed (url.ts scrubPath)'),
-  text('query', 'String', 'allowlisted query parameters only (QUERY_ALLOWLIST), values scrubbed', 'every other parameter dropped (url.ts scrubUrl)'),
+  text(
+    'query',
+    'String',
+    'allowlisted query parameters only (QUERY_ALLOWLIST, the site\'s query), values as lowercase slugs',
+    'every other parameter dropped (url.ts scrubUrl)',
+    'awaiting: issue 13 (products by allowlisted parameter, e.g. the demo\'s sku)',
+  ),
   text('utm_source', LC, 'utm_source value, scrubbed', 'pii.ts scrubValue'),
   text('utm_medium', LC, 'utm_medium value, scrubbed', 'pii.ts scrubValue'),
   text('utm_campaign', LC, 'utm_campaign value, scrubbed', 'pii.ts scrubValue'),
-  text('utm_term', LC, 'utm_term value, scrubbed', 'pii.ts scrubValue'),
-  text('utm_content', LC, 'utm_content value, scrubbed', 'pii.ts scrubValue'),
-  text('referrer_host', LC, 'external referrer host only (labels scrubbed, IP hosts as :ip)', 'url.ts scrubReferrer / scrubHost'),
-  text('referrer_path', 'String', 'internal referrer path only, scrubbed', 'url.ts scrubReferrer'),
+  text('utm_term', LC, 'utm_term as a lowercase slug; empty unless UTM_PARAMS lists it', 'url.ts scrubUrl', 'awaiting: opt-in only (UTM_PARAMS); empty by default, no view reads it'),
+  text('utm_content', LC, 'utm_content as a lowercase slug; empty unless UTM_PARAMS lists it', 'url.ts scrubUrl', 'awaiting: opt-in only (UTM_PARAMS); empty by default, no view reads it'),
+  text('referrer_host', LC, 'external referrer: registrable domain only (IP hosts as :ip)', 'url.ts scrubReferrer / scrubHost'),
   text('ip_prefix', 'String', 'client network: IPv4 /IPV4_PREFIX, IPv6 /IPV6_PREFIX; embedded IPv4 as IPv4; "" when refused', 'strict parse + truncation (ip.ts truncateIp)'),
   text('browser', LC, 'browser family', 'ua-parser-js 1.0 family name (device.ts)'),
-  text('browser_major', LC, 'browser major version', 'device.ts'),
   text('os', LC, 'OS family', 'device.ts'),
-  text('os_major', LC, 'OS major version', 'device.ts'),
   text('device_type', LC, 'device type (desktop when absent)', 'device.ts; no model, no UA string'),
-  text('device_vendor', LC, 'device vendor', 'device.ts'),
-  text('language', LC, 'primary ISO 639-1 subtag of Accept-Language', 'language.ts'),
   num('viewport_w', 'UInt16', 'viewport width bucket (common breakpoints)', 'viewport.ts bucketWidth'),
-  num('viewport_h', 'UInt16', 'viewport height, 100 px buckets, ≤ 2000', 'viewport.ts bucketHeight'),
+  num('viewport_h', 'UInt16', 'viewport height, 100 px buckets, ≤ 2000', 'viewport.ts bucketHeight', 'awaiting: issue 14 (the fold line at the median viewport height)'),
   text('click_selector', 'String', 'CSS path of tags, safe ids and classes; no text, no attribute values', 'click.ts sanitiseSelector'),
   text('click_label', LC, 'developer-set data-track label, if it is a safe constant', 'click.ts sanitiseLabel'),
-  num('click_x', 'Float32', 'click position as a fraction of the element width, 0.01 steps', 'click.ts sanitiseClick'),
-  num('click_y', 'Float32', 'click position as a fraction of the element height, 0.01 steps', 'click.ts sanitiseClick'),
+  num('click_x', 'Float32', 'click position as a fraction of the element width, 0.01 steps', 'click.ts sanitiseClick', 'awaiting: issue 14 (element heatmaps)'),
+  num('click_y', 'Float32', 'click position as a fraction of the element height, 0.01 steps', 'click.ts sanitiseClick', 'awaiting: issue 14 (element heatmaps)'),
   num('page_x', 'UInt32', 'page x position, 10 px buckets', 'click.ts sanitiseClick'),
   num('page_y', 'UInt32', 'page y position, 10 px buckets', 'click.ts sanitiseClick'),
   num('visible_ms', 'UInt32', 'page stay (visible time), ms, ≤ 24 h', 'pipeline.ts'),
@@ -91,6 +99,7 @@ export const EVENT_TABLE = [
     {},
     '≤ 20 props; keys identifying a person or their transaction (user, customer, session, email, phone, order, payment, card, token, ip, address, name, …) and ids of anything but page objects dropped (product, sku, item, category ids kept); values scrubbed, ≤ 128 chars',
     'custom.ts sanitiseCustom',
+    'awaiting: issue 13 (v_custom_props)',
   ),
 ] as const;
 

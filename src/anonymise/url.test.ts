@@ -9,7 +9,6 @@ import { classifyDigits, decodeValue, luhn, scrubValue } from './pii.js';
 import { scrubHost, scrubPath, scrubReferrer, scrubUrl } from './url.js';
 import { sanitiseClick, sanitiseLabel, sanitiseSelector } from './click.js';
 import { sanitiseCustom } from './custom.js';
-import { primaryLanguage } from './language.js';
 import { parseStrictIp } from '../wire/ip.js';
 import { parseDevice } from './device.js';
 
@@ -162,7 +161,6 @@ describe('fuzz: 50,000-character adversarial strings through every scrubber stay
     sanitiseLabel: (s) => sanitiseLabel(s),
     sanitiseClick: (s) => sanitiseClick({ selector: s, label: s, x: 0.5, y: 0.5, page_x: 1, page_y: 1 }),
     sanitiseCustom: (s) => sanitiseCustom({ name: s, props: { [s.slice(0, 64)]: s, note: s } }),
-    primaryLanguage: (s) => primaryLanguage(s),
     parseStrictIp: (s) => parseStrictIp(s),
     parseDevice: (s) => parseDevice(s),
   };

@@ -13,8 +13,7 @@ export function row(patch: Partial<EventRow> = {}): EventRow {
   return {
     ...emptyRow(),
     site: 'shop', ts: formatTs(Date.now()), type: 'pageview', event_id: String(id), pageview_id: String(id + 1n), visitor_id: '1',
-    host: 'shop.example', path: '/', ip_prefix: '192.0.2.0/24', browser: 'Chrome', browser_major: '131', os: 'Windows', os_major: '10',
-    device_type: 'desktop', language: 'en', viewport_w: 1440, viewport_h: 900,
+    path: '/', ip_prefix: '192.0.2.0/24', browser: 'Chrome', os: 'Windows', device_type: 'desktop', viewport_w: 1440, viewport_h: 900,
     ...patch,
   };
 }
