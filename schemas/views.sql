@@ -1,16 +1,36 @@
 -- Analyst views, re-created at every start (so a change of K_ANONYMITY takes
--- effect). Each is parameterised by site and period and suppresses every
--- group with fewer than k = {{K_ANONYMITY}} distinct visitors in that period,
--- folding such groups into an 'other' row where that keeps totals meaningful
--- (and dropping 'other' too when it is itself below k). Distinct visitors are
--- merged from uniqCombined(12) states, never summed, so 'other' is counted correctly
--- (exact below a few hundred visitors, where the k threshold lives; about 1.6 % error above).
--- docs/analysts.md documents each view with an example query.
+-- effect). docs/analysts.md documents each view with an example query.
+--
+-- The release rule (the same in every view). A cell is one UTC day × one
+-- group of the view (a page, a heatmap cell, a device mix, a transition …).
+-- A cell is released only when it has at least k = {{K_ANONYMITY}} distinct visitors
+-- AND at least k distinct networks (IP prefixes, /24 or /48) on that day.
+-- Every number a view returns is built from released cells only: sums of
+-- their counts, distinct visitors merged from their states. Nothing is
+-- folded into an "other" row and no total includes a hidden cell, so:
+--   - a group is counted in people: one address with many browsers is one
+--     network, and a person's five days are five cells of one visitor each;
+--   - suppression is consistent: a longer period is exactly the sum of its
+--     days' released cells, so differencing two periods (or a total and its
+--     parts: v_summary and v_daily are built from v_pages' cells, v_summary's
+--     visitor-days from v_entry_exit's) yields released cells only.
+-- What remains, documented in docs/analysts.md: two views of different
+-- dimensions (pages and devices, say) hide different cells, so their totals
+-- differ by the hidden remainder of one dimension.
+--
+-- Distinct visitors are merged from uniqCombined(12) states, never summed
+-- (exact below a few hundred visitors, where the threshold lives; about
+-- 1.6 % error above). Networks: the state of the day (kept RETENTION_DAYS)
+-- or the count the daily rollup stored (kept with the aggregates), the larger
+-- (schemas/005_networks.sql).
+--
+-- Evaluation order: the k-filter is each view's inner HAVING. Analyst
+-- queries run with every query-plan optimisation off (src/query/settings.ts),
+-- so no outer filter or expression is pushed below it.
 --
 -- SQL SECURITY DEFINER: a view reads its aggregate tables with the rights of
 -- the user who created it (the migrating admin), so the analyst role needs
--- SELECT on the v_* views only, never on agg_* or events (ClickHouse's
--- default for views is INVOKER, which would demand grants on the tables).
+-- SELECT on the v_* views only, never on agg_* or events.
 --
 -- No view reads `events`. Per-page-view and per-visitor-day figures (dwell
 -- time and scroll quantiles, scroll distribution, bounce, entry/exit pages,
@@ -24,60 +44,88 @@ CREATE OR REPLACE VIEW v_summary SQL SECURITY DEFINER AS
 SELECT pageviews, visitors, visitor_days, bounces, round(bounces / greatest(visitor_days, 1), 3) AS bounce_rate
 FROM
 (
-    SELECT sum(pageviews) AS pageviews, uniqCombinedMerge(12)(visitors) AS visitors
-    FROM agg_pages_daily
-    WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+    SELECT sum(c_pageviews) AS pageviews, uniqCombinedMerge(12)(c_visitors) AS visitors
+    FROM
+    (
+        SELECT day, path, sum(pageviews) AS c_pageviews, uniqCombinedMergeState(12)(visitors) AS c_visitors
+        FROM agg_pages_daily
+        WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+        GROUP BY day, path
+        HAVING uniqCombinedMerge(12)(visitors) >= {{K_ANONYMITY}}
+           AND greatest(uniqCombinedMerge(12)(networks), max(network_count)) >= {{K_ANONYMITY}}
+    )
 ) AS p
 CROSS JOIN
 (
-    SELECT sum(vd) AS visitor_days, sum(b) AS bounces
+    SELECT sum(c_entries) AS visitor_days, sum(c_bounces) AS bounces
     FROM
     (
-        SELECT count() AS vd, countIf(pv = 1) AS b
-        FROM (SELECT sum(pageviews) AS pv FROM agg_visitor_days
-              WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
-                AND day NOT IN (SELECT day FROM rollup_days)
-              GROUP BY day, visitor_id)
-        UNION ALL
-        SELECT sum(entries) AS vd, sum(bounces) AS b
-        FROM agg_entry_exit_daily FINAL
-        WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
-          AND day IN (SELECT day FROM rollup_days)
+        SELECT day, g_page, sum(e) AS c_entries, sum(x) AS c_exits, sum(b) AS c_bounces, uniqCombinedMergeState(12)(st) AS c_visitors
+        FROM
+        (
+            SELECT day, t.1 AS g_page, sum(t.2) AS e, sum(t.3) AS x, sum(t.4) AS b, uniqCombinedState(12)(vid) AS st, uniqCombined(12)(net) AS nets
+            FROM
+            (
+                SELECT day, vid, net, arrayJoin([(en, 1, 0, toUInt8(pv = 1)), (ex, 0, 1, 0)]) AS t
+                FROM
+                (
+                    SELECT day, visitor_id AS vid, max(network) AS net, argMinMerge(entry) AS en, argMaxMerge(exit) AS ex, sum(pageviews) AS pv
+                    FROM agg_visitor_days
+                    WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+                      AND day NOT IN (SELECT day FROM rollup_days)
+                    GROUP BY day, visitor_id
+                    HAVING pv > 0
+                )
+            )
+            GROUP BY day, g_page
+            UNION ALL
+            SELECT day, page AS g_page, entries AS e, exits AS x, bounces AS b, visitors AS st, networks AS nets
+            FROM agg_entry_exit_daily FINAL
+            WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+              AND day IN (SELECT day FROM rollup_days)
+        )
+        GROUP BY day, g_page
+        HAVING uniqCombinedMerge(12)(st) >= {{K_ANONYMITY}} AND max(nets) >= {{K_ANONYMITY}}
     )
-) AS b
-WHERE visitors >= {{K_ANONYMITY}};
+) AS b;
 
 CREATE OR REPLACE VIEW v_daily SQL SECURITY DEFINER AS
-SELECT day, sum(pageviews) AS pageviews, uniqCombinedMerge(12)(visitors) AS visitors
-FROM agg_pages_daily
-WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+SELECT day, sum(c_pageviews) AS pageviews, uniqCombinedMerge(12)(c_visitors) AS visitors
+FROM
+(
+        SELECT day, path, sum(pageviews) AS c_pageviews, uniqCombinedMergeState(12)(visitors) AS c_visitors
+        FROM agg_pages_daily
+        WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+        GROUP BY day, path
+        HAVING uniqCombinedMerge(12)(visitors) >= {{K_ANONYMITY}}
+           AND greatest(uniqCombinedMerge(12)(networks), max(network_count)) >= {{K_ANONYMITY}}
+)
 GROUP BY day
-HAVING visitors >= {{K_ANONYMITY}}
 ORDER BY day;
 
 -- Dwell time and scroll depth are per page view (the largest running total it reported): quantile states
--- from agg_engagement_daily for rolled-up days, from agg_pageview_engagement for the others.
+-- from agg_engagement_daily for rolled-up days, from agg_pageview_engagement for the others, over the
+-- released (day, page) cells only.
 CREATE OR REPLACE VIEW v_pages SQL SECURITY DEFINER AS
-SELECT page, pageviews, visitors, median_visible_ms, p75_visible_ms, median_scroll_depth, p75_scroll_depth
+SELECT p.page AS page, pageviews, visitors, median_visible_ms, p75_visible_ms, median_scroll_depth, p75_scroll_depth
 FROM
 (
-    SELECT
-        if(g_visitors >= {{K_ANONYMITY}}, path, 'other') AS page,
-        sum(g_pageviews) AS pageviews,
-        uniqCombinedMerge(12)(g_state) AS visitors
+    SELECT path AS page, sum(c_pageviews) AS pageviews, uniqCombinedMerge(12)(c_visitors) AS visitors
     FROM
     (
-        SELECT path, sum(pageviews) AS g_pageviews, uniqCombinedMergeState(12)(visitors) AS g_state, uniqCombinedMerge(12)(visitors) AS g_visitors
+        SELECT day, path, sum(pageviews) AS c_pageviews, uniqCombinedMergeState(12)(visitors) AS c_visitors
         FROM agg_pages_daily
         WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
-        GROUP BY path
+        GROUP BY day, path
+        HAVING uniqCombinedMerge(12)(visitors) >= {{K_ANONYMITY}}
+           AND greatest(uniqCombinedMerge(12)(networks), max(network_count)) >= {{K_ANONYMITY}}
     )
     GROUP BY page
 ) AS p
 LEFT JOIN
 (
     SELECT
-        if(g_visitors >= {{K_ANONYMITY}}, e.path, 'other') AS page,
+        e.path AS page,
         quantilesMerge(0.5, 0.75)(e.qv) AS qv,
         quantilesMerge(0.5, 0.75)(e.qs) AS qs,
         toUInt32(ifNotFinite(qv[1], 0)) AS median_visible_ms,
@@ -86,251 +134,237 @@ LEFT JOIN
         toUInt8(ifNotFinite(qs[2], 0)) AS p75_scroll_depth
     FROM
     (
-        SELECT path, quantilesState(0.5, 0.75)(v) AS qv, quantilesState(0.5, 0.75)(s) AS qs
+        SELECT day, path, quantilesState(0.5, 0.75)(v) AS qv, quantilesState(0.5, 0.75)(s) AS qs
         FROM
         (
-            SELECT path, max(visible_ms) AS v, max(scroll) AS s
+            SELECT day, path, max(visible_ms) AS v, max(scroll) AS s
             FROM agg_pageview_engagement
             WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
               AND day NOT IN (SELECT day FROM rollup_days)
             GROUP BY day, path, pageview_id
         )
-        GROUP BY path
+        GROUP BY day, path
         UNION ALL
-        SELECT path, visible_ms AS qv, scroll AS qs
+        SELECT day, path, visible_ms AS qv, scroll AS qs
         FROM agg_engagement_daily FINAL
         WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
           AND day IN (SELECT day FROM rollup_days)
     ) AS e
     INNER JOIN
     (
-        SELECT path, uniqCombinedMerge(12)(visitors) AS g_visitors
+        SELECT day, path
+        FROM
+        (
+        SELECT day, path, sum(pageviews) AS c_pageviews, uniqCombinedMergeState(12)(visitors) AS c_visitors
         FROM agg_pages_daily
         WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
-        GROUP BY path
-    ) AS g ON g.path = e.path
+        GROUP BY day, path
+        HAVING uniqCombinedMerge(12)(visitors) >= {{K_ANONYMITY}}
+           AND greatest(uniqCombinedMerge(12)(networks), max(network_count)) >= {{K_ANONYMITY}}
+        )
+    ) AS r ON r.day = e.day AND r.path = e.path
     GROUP BY page
 ) AS q ON q.page = p.page
-WHERE visitors >= {{K_ANONYMITY}}
 ORDER BY pageviews DESC, page;
 
 -- Page views per deepest-scroll bucket (0, 10, …, 100 %), one count per page view.
 CREATE OR REPLACE VIEW v_scroll_depth SQL SECURITY DEFINER AS
-SELECT depth, sum(n) AS views, uniqCombinedMerge(12)(st) AS visitors
+SELECT depth, sum(c_views) AS views, uniqCombinedMerge(12)(c_visitors) AS visitors
 FROM
 (
-    SELECT depth, count() AS n, uniqCombinedState(12)(vid) AS st
-    FROM
-    (
-        SELECT any(visitor_id) AS vid, toUInt8(intDiv(max(scroll), 10) * 10) AS depth
-        FROM agg_pageview_engagement
-        WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
-          AND day NOT IN (SELECT day FROM rollup_days)
-        GROUP BY day, pageview_id
-    )
-    GROUP BY depth
-    UNION ALL
-    SELECT depth, views AS n, visitors AS st
-    FROM agg_scroll_daily FINAL
-    WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
-      AND day IN (SELECT day FROM rollup_days)
+        SELECT day, depth, sum(n) AS c_views, uniqCombinedMergeState(12)(st) AS c_visitors
+        FROM
+        (
+            SELECT day, depth, count() AS n, uniqCombinedState(12)(vid) AS st, uniqCombined(12)(net) AS nets
+            FROM
+            (
+                SELECT day, any(visitor_id) AS vid, max(network) AS net,
+                       toUInt8(intDiv(max(scroll), 10) * 10) AS depth
+                FROM agg_pageview_engagement
+                WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
+                  AND day NOT IN (SELECT day FROM rollup_days)
+                GROUP BY day, pageview_id
+            )
+            GROUP BY day, depth
+            UNION ALL
+            SELECT day, depth, views AS n, visitors AS st, networks AS nets
+            FROM agg_scroll_daily FINAL
+            WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
+              AND day IN (SELECT day FROM rollup_days)
+        )
+        GROUP BY day, depth
+        HAVING uniqCombinedMerge(12)(st) >= {{K_ANONYMITY}} AND max(nets) >= {{K_ANONYMITY}}
 )
 GROUP BY depth
-HAVING visitors >= {{K_ANONYMITY}}
 ORDER BY depth;
 
 CREATE OR REPLACE VIEW v_visible_time SQL SECURITY DEFINER AS
-SELECT from_s, sum(n) AS views, uniqCombinedMerge(12)(st) AS visitors
+SELECT from_s, sum(c_views) AS views, uniqCombinedMerge(12)(c_visitors) AS visitors
 FROM
 (
-    SELECT from_s, count() AS n, uniqCombinedState(12)(vid) AS st
-    FROM
-    (
-        SELECT any(visitor_id) AS vid,
-               toUInt16(multiIf(max(visible_ms) < 1000, 0, max(visible_ms) < 3000, 1, max(visible_ms) < 10000, 3,
-                                max(visible_ms) < 30000, 10, max(visible_ms) < 60000, 30, max(visible_ms) < 180000, 60, 180)) AS from_s
-        FROM agg_pageview_engagement
-        WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
-          AND day NOT IN (SELECT day FROM rollup_days)
-        GROUP BY day, pageview_id
-    )
-    GROUP BY from_s
-    UNION ALL
-    SELECT from_s, views AS n, visitors AS st
-    FROM agg_visible_time_daily FINAL
-    WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
-      AND day IN (SELECT day FROM rollup_days)
+        SELECT day, from_s, sum(n) AS c_views, uniqCombinedMergeState(12)(st) AS c_visitors
+        FROM
+        (
+            SELECT day, from_s, count() AS n, uniqCombinedState(12)(vid) AS st, uniqCombined(12)(net) AS nets
+            FROM
+            (
+                SELECT day, any(visitor_id) AS vid, max(network) AS net,
+                       toUInt16(multiIf(max(visible_ms) < 1000, 0, max(visible_ms) < 3000, 1, max(visible_ms) < 10000, 3,
+                                        max(visible_ms) < 30000, 10, max(visible_ms) < 60000, 30, max(visible_ms) < 180000, 60, 180)) AS from_s
+                FROM agg_pageview_engagement
+                WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
+                  AND day NOT IN (SELECT day FROM rollup_days)
+                GROUP BY day, pageview_id
+            )
+            GROUP BY day, from_s
+            UNION ALL
+            SELECT day, from_s, views AS n, visitors AS st, networks AS nets
+            FROM agg_visible_time_daily FINAL
+            WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
+              AND day IN (SELECT day FROM rollup_days)
+        )
+        GROUP BY day, from_s
+        HAVING uniqCombinedMerge(12)(st) >= {{K_ANONYMITY}} AND max(nets) >= {{K_ANONYMITY}}
 )
 GROUP BY from_s
-HAVING visitors >= {{K_ANONYMITY}}
 ORDER BY from_s;
 
 CREATE OR REPLACE VIEW v_heatmap SQL SECURITY DEFINER AS
-SELECT viewport, cell_x, cell_y, sum(clicks) AS clicks, uniqCombinedMerge(12)(visitors) AS visitors
-FROM agg_click_cells
-WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
+SELECT viewport, cell_x, cell_y, sum(c_clicks) AS clicks, uniqCombinedMerge(12)(c_visitors) AS visitors
+FROM
+(
+        SELECT day, viewport, cell_x, cell_y, sum(clicks) AS c_clicks, uniqCombinedMergeState(12)(visitors) AS c_visitors
+        FROM agg_click_cells
+        WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
+        GROUP BY day, viewport, cell_x, cell_y
+        HAVING uniqCombinedMerge(12)(visitors) >= {{K_ANONYMITY}}
+           AND greatest(uniqCombinedMerge(12)(networks), max(network_count)) >= {{K_ANONYMITY}}
+)
 GROUP BY viewport, cell_x, cell_y
-HAVING visitors >= {{K_ANONYMITY}}
-ORDER BY clicks DESC;
+ORDER BY clicks DESC, viewport, cell_y, cell_x;
 
 CREATE OR REPLACE VIEW v_click_targets SQL SECURITY DEFINER AS
-SELECT target, label, clicks, visitors
+SELECT target, label, sum(c_clicks) AS clicks, uniqCombinedMerge(12)(c_visitors) AS visitors
 FROM
 (
-    SELECT if(g_visitors >= {{K_ANONYMITY}}, selector, 'other') AS target,
-           if(g_visitors >= {{K_ANONYMITY}}, g_label, '') AS label,
-           sum(g_clicks) AS clicks, uniqCombinedMerge(12)(g_state) AS visitors
-    FROM
-    (
-        SELECT selector, label AS g_label, sum(clicks) AS g_clicks, uniqCombinedMergeState(12)(visitors) AS g_state, uniqCombinedMerge(12)(visitors) AS g_visitors
+        SELECT day, selector AS target, label, sum(clicks) AS c_clicks, uniqCombinedMergeState(12)(visitors) AS c_visitors
         FROM agg_click_targets
         WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
-        GROUP BY selector, label
-    )
-    GROUP BY target, label
+        GROUP BY day, target, label
+        HAVING uniqCombinedMerge(12)(visitors) >= {{K_ANONYMITY}}
+           AND greatest(uniqCombinedMerge(12)(networks), max(network_count)) >= {{K_ANONYMITY}}
 )
-WHERE visitors >= {{K_ANONYMITY}}
-ORDER BY clicks DESC;
+GROUP BY target, label
+ORDER BY clicks DESC, target, label;
 
 CREATE OR REPLACE VIEW v_devices SQL SECURITY DEFINER AS
-SELECT device_type, browser, os, pageviews, visitors
+SELECT device_type, browser, os, sum(c_pageviews) AS pageviews, uniqCombinedMerge(12)(c_visitors) AS visitors
 FROM
 (
-    SELECT if(g_visitors >= {{K_ANONYMITY}}, g_device, 'other') AS device_type,
-           if(g_visitors >= {{K_ANONYMITY}}, g_browser, 'other') AS browser,
-           if(g_visitors >= {{K_ANONYMITY}}, g_os, 'other') AS os,
-           sum(g_pageviews) AS pageviews, uniqCombinedMerge(12)(g_state) AS visitors
-    FROM
-    (
-        SELECT device_type AS g_device, browser AS g_browser, os AS g_os, sum(pageviews) AS g_pageviews,
-               uniqCombinedMergeState(12)(visitors) AS g_state, uniqCombinedMerge(12)(visitors) AS g_visitors
+        SELECT day, device_type, browser, os, sum(pageviews) AS c_pageviews, uniqCombinedMergeState(12)(visitors) AS c_visitors
         FROM agg_devices_daily
         WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
-        GROUP BY device_type, browser, os
-    )
-    GROUP BY device_type, browser, os
+        GROUP BY day, device_type, browser, os
+        HAVING uniqCombinedMerge(12)(visitors) >= {{K_ANONYMITY}}
+           AND greatest(uniqCombinedMerge(12)(networks), max(network_count)) >= {{K_ANONYMITY}}
 )
-WHERE visitors >= {{K_ANONYMITY}}
-ORDER BY pageviews DESC;
+GROUP BY device_type, browser, os
+ORDER BY pageviews DESC, device_type, browser, os;
 
 CREATE OR REPLACE VIEW v_page_devices SQL SECURITY DEFINER AS
-SELECT device_type, pageviews, visitors
+SELECT device_type, sum(c_pageviews) AS pageviews, uniqCombinedMerge(12)(c_visitors) AS visitors
 FROM
 (
-    SELECT if(g_visitors >= {{K_ANONYMITY}}, g_device, 'other') AS device_type, sum(g_pageviews) AS pageviews, uniqCombinedMerge(12)(g_state) AS visitors
-    FROM
-    (
-        SELECT device_type AS g_device, sum(pageviews) AS g_pageviews, uniqCombinedMergeState(12)(visitors) AS g_state, uniqCombinedMerge(12)(visitors) AS g_visitors
+        SELECT day, device_type, sum(pageviews) AS c_pageviews, uniqCombinedMergeState(12)(visitors) AS c_visitors
         FROM agg_page_devices_daily
         WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
-        GROUP BY device_type
-    )
-    GROUP BY device_type
+        GROUP BY day, device_type
+        HAVING uniqCombinedMerge(12)(visitors) >= {{K_ANONYMITY}}
+           AND greatest(uniqCombinedMerge(12)(networks), max(network_count)) >= {{K_ANONYMITY}}
 )
-WHERE visitors >= {{K_ANONYMITY}}
-ORDER BY pageviews DESC;
+GROUP BY device_type
+ORDER BY pageviews DESC, device_type;
 
 CREATE OR REPLACE VIEW v_sources SQL SECURITY DEFINER AS
-SELECT referrer_host, utm_source, utm_medium, utm_campaign, pageviews, visitors
+SELECT referrer_host, utm_source, utm_medium, utm_campaign, sum(c_pageviews) AS pageviews, uniqCombinedMerge(12)(c_visitors) AS visitors
 FROM
 (
-    SELECT if(g_visitors >= {{K_ANONYMITY}}, g_ref, 'other') AS referrer_host,
-           if(g_visitors >= {{K_ANONYMITY}}, g_src, '') AS utm_source,
-           if(g_visitors >= {{K_ANONYMITY}}, g_med, '') AS utm_medium,
-           if(g_visitors >= {{K_ANONYMITY}}, g_camp, '') AS utm_campaign,
-           sum(g_pageviews) AS pageviews, uniqCombinedMerge(12)(g_state) AS visitors
-    FROM
-    (
-        SELECT referrer_host AS g_ref, utm_source AS g_src, utm_medium AS g_med, utm_campaign AS g_camp,
-               sum(pageviews) AS g_pageviews, uniqCombinedMergeState(12)(visitors) AS g_state, uniqCombinedMerge(12)(visitors) AS g_visitors
+        SELECT day, referrer_host, utm_source, utm_medium, utm_campaign, sum(pageviews) AS c_pageviews, uniqCombinedMergeState(12)(visitors) AS c_visitors
         FROM agg_sources_daily
         WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
-        GROUP BY referrer_host, utm_source, utm_medium, utm_campaign
-    )
-    GROUP BY referrer_host, utm_source, utm_medium, utm_campaign
+        GROUP BY day, referrer_host, utm_source, utm_medium, utm_campaign
+        HAVING uniqCombinedMerge(12)(visitors) >= {{K_ANONYMITY}}
+           AND greatest(uniqCombinedMerge(12)(networks), max(network_count)) >= {{K_ANONYMITY}}
 )
-WHERE visitors >= {{K_ANONYMITY}}
-ORDER BY pageviews DESC;
+GROUP BY referrer_host, utm_source, utm_medium, utm_campaign
+ORDER BY pageviews DESC, referrer_host, utm_source, utm_medium, utm_campaign;
 
 CREATE OR REPLACE VIEW v_custom_events SQL SECURITY DEFINER AS
-SELECT name, events, visitors
+SELECT name, sum(c_events) AS events, uniqCombinedMerge(12)(c_visitors) AS visitors
 FROM
 (
-    SELECT if(g_visitors >= {{K_ANONYMITY}}, g_name, 'other') AS name, sum(g_events) AS events, uniqCombinedMerge(12)(g_state) AS visitors
-    FROM
-    (
-        SELECT name AS g_name, sum(events) AS g_events, uniqCombinedMergeState(12)(visitors) AS g_state, uniqCombinedMerge(12)(visitors) AS g_visitors
+        SELECT day, name, sum(events) AS c_events, uniqCombinedMergeState(12)(visitors) AS c_visitors
         FROM agg_custom_daily
         WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
-        GROUP BY name
-    )
-    GROUP BY name
+        GROUP BY day, name
+        HAVING uniqCombinedMerge(12)(visitors) >= {{K_ANONYMITY}}
+           AND greatest(uniqCombinedMerge(12)(networks), max(network_count)) >= {{K_ANONYMITY}}
 )
-WHERE visitors >= {{K_ANONYMITY}}
-ORDER BY events DESC;
+GROUP BY name
+ORDER BY events DESC, name;
 
 -- Entry and exit pages and single-page visits, per visitor-day.
 CREATE OR REPLACE VIEW v_entry_exit SQL SECURITY DEFINER AS
-SELECT page, entries, exits, bounces, visitors
+SELECT g_page AS page, sum(c_entries) AS entries, sum(c_exits) AS exits, sum(c_bounces) AS bounces, uniqCombinedMerge(12)(c_visitors) AS visitors
 FROM
 (
-    SELECT if(g_visitors >= {{K_ANONYMITY}}, g_page, 'other') AS page,
-           sum(g_entries) AS entries, sum(g_exits) AS exits, sum(g_bounces) AS bounces, uniqCombinedMerge(12)(g_state) AS visitors
-    FROM
-    (
-        SELECT g_page, sum(e) AS g_entries, sum(x) AS g_exits, sum(b) AS g_bounces,
-               uniqCombinedMergeState(12)(st) AS g_state, uniqCombinedMerge(12)(st) AS g_visitors
+        SELECT day, g_page, sum(e) AS c_entries, sum(x) AS c_exits, sum(b) AS c_bounces, uniqCombinedMergeState(12)(st) AS c_visitors
         FROM
         (
-            SELECT t.1 AS g_page, sum(t.2) AS e, sum(t.3) AS x, sum(t.4) AS b, uniqCombinedState(12)(vid) AS st
+            SELECT day, t.1 AS g_page, sum(t.2) AS e, sum(t.3) AS x, sum(t.4) AS b, uniqCombinedState(12)(vid) AS st, uniqCombined(12)(net) AS nets
             FROM
             (
-                SELECT vid, arrayJoin([(en, 1, 0, toUInt8(pv = 1)), (ex, 0, 1, 0)]) AS t
+                SELECT day, vid, net, arrayJoin([(en, 1, 0, toUInt8(pv = 1)), (ex, 0, 1, 0)]) AS t
                 FROM
                 (
-                    SELECT visitor_id AS vid, argMinMerge(entry) AS en, argMaxMerge(exit) AS ex, sum(pageviews) AS pv
+                    SELECT day, visitor_id AS vid, max(network) AS net, argMinMerge(entry) AS en, argMaxMerge(exit) AS ex, sum(pageviews) AS pv
                     FROM agg_visitor_days
                     WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
                       AND day NOT IN (SELECT day FROM rollup_days)
                     GROUP BY day, visitor_id
+                    HAVING pv > 0
                 )
             )
-            GROUP BY g_page
+            GROUP BY day, g_page
             UNION ALL
-            SELECT page AS g_page, entries AS e, exits AS x, bounces AS b, visitors AS st
+            SELECT day, page AS g_page, entries AS e, exits AS x, bounces AS b, visitors AS st, networks AS nets
             FROM agg_entry_exit_daily FINAL
             WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
               AND day IN (SELECT day FROM rollup_days)
         )
-        GROUP BY g_page
-    )
-    GROUP BY page
+        GROUP BY day, g_page
+        HAVING uniqCombinedMerge(12)(st) >= {{K_ANONYMITY}} AND max(nets) >= {{K_ANONYMITY}}
 )
-WHERE visitors >= {{K_ANONYMITY}}
+GROUP BY page
 ORDER BY entries DESC, page;
 
 -- Page-to-page transitions: the next page view of the same visitor on the same day.
 CREATE OR REPLACE VIEW v_transitions SQL SECURITY DEFINER AS
-SELECT from_page, to_page, transitions, visitors
+SELECT g_from AS from_page, g_to AS to_page, sum(c_n) AS transitions, uniqCombinedMerge(12)(c_visitors) AS visitors
 FROM
 (
-    SELECT if(g_visitors >= {{K_ANONYMITY}}, g_from, 'other') AS from_page,
-           if(g_visitors >= {{K_ANONYMITY}}, g_to, 'other') AS to_page,
-           sum(g_n) AS transitions, uniqCombinedMerge(12)(g_state) AS visitors
-    FROM
-    (
-        SELECT g_from, g_to, sum(n) AS g_n, uniqCombinedMergeState(12)(st) AS g_state, uniqCombinedMerge(12)(st) AS g_visitors
+        SELECT day, g_from, g_to, sum(n) AS c_n, uniqCombinedMergeState(12)(st) AS c_visitors
         FROM
         (
-            SELECT g_from, g_to, count() AS n, uniqCombinedState(12)(vid) AS st
+            SELECT day, g_from, g_to, count() AS n, uniqCombinedState(12)(vid) AS st, uniqCombined(12)(net) AS nets
             FROM
             (
-                SELECT vid, p AS g_from,
+                SELECT day, vid, net, p AS g_from,
                        leadInFrame(p, 1, '') OVER (PARTITION BY day, vid ORDER BY t ASC, pv ASC
                                                    ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING) AS g_to
                 FROM
                 (
-                    SELECT day, visitor_id AS vid, pageview_id AS pv, min(ts) AS t, any(path) AS p
+                    SELECT day, visitor_id AS vid, pageview_id AS pv, min(ts) AS t, any(path) AS p, max(network) AS net
                     FROM agg_visitor_pageviews
                     WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
                       AND day NOT IN (SELECT day FROM rollup_days)
@@ -338,16 +372,15 @@ FROM
                 )
             )
             WHERE g_to != ''
-            GROUP BY g_from, g_to
+            GROUP BY day, g_from, g_to
             UNION ALL
-            SELECT from_page AS g_from, to_page AS g_to, transitions AS n, visitors AS st
+            SELECT day, from_page AS g_from, to_page AS g_to, transitions AS n, visitors AS st, networks AS nets
             FROM agg_transitions_daily FINAL
             WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
               AND day IN (SELECT day FROM rollup_days)
         )
-        GROUP BY g_from, g_to
-    )
-    GROUP BY from_page, to_page
+        GROUP BY day, g_from, g_to
+        HAVING uniqCombinedMerge(12)(st) >= {{K_ANONYMITY}} AND max(nets) >= {{K_ANONYMITY}}
 )
-WHERE visitors >= {{K_ANONYMITY}}
-ORDER BY transitions DESC;
+GROUP BY from_page, to_page
+ORDER BY transitions DESC, from_page, to_page;

@@ -59,9 +59,18 @@ export function collectorSealKey(config: Config, log: KeyLog): string {
   return devKeys(config.seal, config.production, log).publicKey;
 }
 
-/** The private key a worker opens jobs with. */
+/**
+ * The private key a worker opens jobs with. In production only from SEAL_PRIVATE_KEY: a key file in DATA_DIR
+ * would lie beside the data it protects, and with it an admin of the data could open every sealed job and
+ * recompute visitor ids (src/anonymise/salts.ts).
+ */
 export function workerSealKey(config: Config, log: KeyLog): string {
   if (config.seal.privateKey) return config.seal.privateKey;
+  if (config.production) {
+    throw new MissingKeyError(
+      'SEAL_PRIVATE_KEY must be set in production: the workers\' private key is never read from DATA_DIR, beside the data it protects (`npm run keygen`)',
+    );
+  }
   const keys = devKeys(config.seal, config.production, log);
   if (!keys.privateKey) {
     throw new MissingKeyError(`no private sealing key: set SEAL_PRIVATE_KEY or put it in ${path.join(config.seal.keyDir, 'seal.key')}`);

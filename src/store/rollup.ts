@@ -45,11 +45,11 @@ FROM
 GROUP BY site, day, path`,
 
   agg_scroll_daily: `
-INSERT INTO agg_scroll_daily (site, day, path, depth, views, visitors)
-SELECT site, day, path, depth, count() AS views, uniqCombinedState(12)(vid) AS visitors
+INSERT INTO agg_scroll_daily (site, day, path, depth, views, visitors, networks)
+SELECT site, day, path, depth, count() AS views, uniqCombinedState(12)(vid) AS visitors, uniqCombined(12)(net) AS networks
 FROM
 (
-    SELECT site, day, path, pageview_id, any(visitor_id) AS vid, toUInt8(intDiv(max(scroll), 10) * 10) AS depth
+    SELECT site, day, path, pageview_id, any(visitor_id) AS vid, max(network) AS net, toUInt8(intDiv(max(scroll), 10) * 10) AS depth
     FROM agg_pageview_engagement
     WHERE day = {day:Date}
     GROUP BY site, day, path, pageview_id
@@ -57,11 +57,11 @@ FROM
 GROUP BY site, day, path, depth`,
 
   agg_visible_time_daily: `
-INSERT INTO agg_visible_time_daily (site, day, path, from_s, views, visitors)
-SELECT site, day, path, from_s, count() AS views, uniqCombinedState(12)(vid) AS visitors
+INSERT INTO agg_visible_time_daily (site, day, path, from_s, views, visitors, networks)
+SELECT site, day, path, from_s, count() AS views, uniqCombinedState(12)(vid) AS visitors, uniqCombined(12)(net) AS networks
 FROM
 (
-    SELECT site, day, path, pageview_id, any(visitor_id) AS vid,
+    SELECT site, day, path, pageview_id, any(visitor_id) AS vid, max(network) AS net,
            toUInt16(multiIf(max(visible_ms) < 1000, 0, max(visible_ms) < 3000, 1, max(visible_ms) < 10000, 3,
                             max(visible_ms) < 30000, 10, max(visible_ms) < 60000, 30, max(visible_ms) < 180000, 60, 180)) AS from_s
     FROM agg_pageview_engagement
@@ -71,32 +71,34 @@ FROM
 GROUP BY site, day, path, from_s`,
 
   agg_entry_exit_daily: `
-INSERT INTO agg_entry_exit_daily (site, day, page, entries, exits, bounces, visitors)
-SELECT site, day, t.1 AS page, sum(t.2) AS entries, sum(t.3) AS exits, sum(t.4) AS bounces, uniqCombinedState(12)(vid) AS visitors
+INSERT INTO agg_entry_exit_daily (site, day, page, entries, exits, bounces, visitors, networks)
+SELECT site, day, t.1 AS page, sum(t.2) AS entries, sum(t.3) AS exits, sum(t.4) AS bounces, uniqCombinedState(12)(vid) AS visitors,
+       uniqCombined(12)(net) AS networks
 FROM
 (
-    SELECT site, day, vid, arrayJoin([(en, 1, 0, toUInt8(pv = 1)), (ex, 0, 1, 0)]) AS t
+    SELECT site, day, vid, net, arrayJoin([(en, 1, 0, toUInt8(pv = 1)), (ex, 0, 1, 0)]) AS t
     FROM
     (
-        SELECT site, day, visitor_id AS vid, argMinMerge(entry) AS en, argMaxMerge(exit) AS ex, sum(pageviews) AS pv
+        SELECT site, day, visitor_id AS vid, max(network) AS net, argMinMerge(entry) AS en, argMaxMerge(exit) AS ex, sum(pageviews) AS pv
         FROM agg_visitor_days
         WHERE day = {day:Date}
         GROUP BY site, day, visitor_id
+        HAVING pv > 0
     )
 )
 GROUP BY site, day, page`,
 
   agg_transitions_daily: `
-INSERT INTO agg_transitions_daily (site, day, from_page, to_page, transitions, visitors)
-SELECT site, day, from_page, to_page, count() AS transitions, uniqCombinedState(12)(vid) AS visitors
+INSERT INTO agg_transitions_daily (site, day, from_page, to_page, transitions, visitors, networks)
+SELECT site, day, from_page, to_page, count() AS transitions, uniqCombinedState(12)(vid) AS visitors, uniqCombined(12)(net) AS networks
 FROM
 (
-    SELECT site, day, vid, p AS from_page,
+    SELECT site, day, vid, net, p AS from_page,
            leadInFrame(p, 1, '') OVER (PARTITION BY site, day, vid ORDER BY t ASC, pv ASC
                                        ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING) AS to_page
     FROM
     (
-        SELECT site, day, visitor_id AS vid, pageview_id AS pv, min(ts) AS t, any(path) AS p
+        SELECT site, day, visitor_id AS vid, pageview_id AS pv, min(ts) AS t, any(path) AS p, max(network) AS net
         FROM agg_visitor_pageviews
         WHERE day = {day:Date}
         GROUP BY site, day, visitor_id, pageview_id
@@ -105,6 +107,32 @@ FROM
 WHERE to_page != ''
 GROUP BY site, day, from_page, to_page`,
 };
+
+/**
+ * The insert-time aggregates (schemas/002, 005) and their group keys. For a
+ * finished day the rollup stores each group's count of distinct networks in
+ * `network_count`: the `networks` state it is counted from holds reversible
+ * prefix hashes and is reset after RETENTION_DAYS (a column TTL), the count
+ * is kept with the aggregates. Idempotent: `network_count` merges by max.
+ */
+export const NETWORK_COUNT_KEYS: Record<string, string> = {
+  agg_pages_daily: 'path',
+  agg_click_cells: 'path, viewport, cell_x, cell_y',
+  agg_click_targets: 'path, selector, label',
+  agg_devices_daily: 'device_type, browser, os',
+  agg_page_devices_daily: 'path, device_type',
+  agg_sources_daily: 'referrer_host, utm_source, utm_medium, utm_campaign',
+  agg_custom_daily: 'name',
+};
+
+for (const [table, keys] of Object.entries(NETWORK_COUNT_KEYS)) {
+  ROLLUP_SQL[`${table}.network_count`] = `
+INSERT INTO ${table} (site, day, ${keys}, network_count)
+SELECT site, day, ${keys}, uniqCombinedMerge(12)(networks) AS network_count
+FROM ${table}
+WHERE day = {day:Date}
+GROUP BY site, day, ${keys}`;
+}
 
 /** YYYY-MM-DD of the UTC day `days` before `now`. */
 export function utcDay(now: Date, daysBefore = 0): string {

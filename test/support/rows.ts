@@ -18,7 +18,12 @@ export function row(patch: Partial<EventRow> = {}): EventRow {
   };
 }
 
-/** Rows for `visitors` distinct visitors (ids base..base+n-1), one factory call each. */
+/** A /24 of its own for visitor id `v` (the analyst views count distinct networks as well as visitors). */
+export function networkOf(v: number): string {
+  return `10.${(v >> 8) & 255}.${v & 255}.0/24`;
+}
+
+/** Rows for `visitors` distinct visitors (ids base..base+n-1), each on a network of its own, one factory call each. */
 export function perVisitor(visitors: number, base: number, make: (visitorId: string, i: number) => Partial<EventRow>): EventRow[] {
-  return Array.from({ length: visitors }, (_, i) => row({ visitor_id: String(base + i), ...make(String(base + i), i) }));
+  return Array.from({ length: visitors }, (_, i) => row({ visitor_id: String(base + i), ip_prefix: networkOf(base + i), ...make(String(base + i), i) }));
 }
