@@ -128,8 +128,8 @@ export function tableTtl(createTableQuery: string): string {
 
 export async function buildPrivacyReport(store: Store, config: Config, now = new Date()): Promise<PrivacyReport> {
   const q = async <T>(query: string) => (await store.client.query({ query, format: 'JSONEachRow' })).json<T>();
-  const tables = await q<{ name: string; engine: string; create_table_query: string; as_select: string }>(
-    'SELECT name, engine, create_table_query, as_select FROM system.tables WHERE database = currentDatabase() ORDER BY name',
+  const tables = await q<{ name: string; engine: string; create_table_query: string; engine_full: string; as_select: string }>(
+    'SELECT name, engine, create_table_query, engine_full, as_select FROM system.tables WHERE database = currentDatabase() ORDER BY name',
   );
   const columns = await q<{ table: string; name: string; type: string; comment: string }>(
     'SELECT table, name, type, comment FROM system.columns WHERE database = currentDatabase() ORDER BY table, position',
@@ -159,7 +159,8 @@ export async function buildPrivacyReport(store: Store, config: Config, now = new
     report.push({
       name: t.name,
       engine: t.engine,
-      ttl: tableTtl(t.create_table_query),
+      // engine_full: the table's own TTL (create_table_query also holds column TTLs).
+      ttl: tableTtl(t.engine_full),
       oldestRow: await oldestRow(store, t.name, cols),
       eventData: t.name === 'events' || fill !== undefined || (ROLLUP_TABLES.has(t.name) && t.name !== 'rollup_days'),
       filledBy:

@@ -78,7 +78,12 @@ export const EVENT_TABLE = [
   text('utm_term', LC, 'utm_term as a lowercase slug; empty unless UTM_PARAMS lists it', 'url.ts scrubUrl', 'awaiting: opt-in only (UTM_PARAMS); empty by default, no view reads it'),
   text('utm_content', LC, 'utm_content as a lowercase slug; empty unless UTM_PARAMS lists it', 'url.ts scrubUrl', 'awaiting: opt-in only (UTM_PARAMS); empty by default, no view reads it'),
   text('referrer_host', LC, 'external referrer: registrable domain only (IP hosts as :ip)', 'url.ts scrubReferrer / scrubHost'),
-  text('ip_prefix', 'String', 'client network: IPv4 /IPV4_PREFIX, IPv6 /IPV6_PREFIX; embedded IPv4 as IPv4; "" when refused', 'strict parse + truncation (ip.ts truncateIp)'),
+  text(
+    'ip_prefix',
+    'String',
+    'client network: IPv4 /IPV4_PREFIX, IPv6 /IPV6_PREFIX; embedded IPv4 as IPv4; "" when refused; reset to "" two days after ts (column TTL, schemas/008)',
+    'strict parse + truncation (ip.ts truncateIp)',
+  ),
   text('browser', LC, 'browser family', 'ua-parser-js 1.0 family name (device.ts)'),
   text('os', LC, 'OS family', 'device.ts'),
   text('device_type', LC, 'device type (desktop when absent)', 'device.ts; no model, no UA string'),

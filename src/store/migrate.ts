@@ -134,7 +134,8 @@ export function ttlDays(ddl: string): number | undefined {
  */
 export async function applyRetention(client: ClickHouseClient, vars: MigrationVars, log?: { info: (o: object, m: string) => void }): Promise<void> {
   const rs = await client.query({
-    query: 'SELECT name, create_table_query FROM system.tables WHERE database = currentDatabase()',
+    // engine_full holds the table's own TTL only; create_table_query also has column TTLs (schemas/005, 008).
+    query: 'SELECT name, engine_full AS create_table_query FROM system.tables WHERE database = currentDatabase()',
     format: 'JSONEachRow',
   });
   const tables = new Map((await rs.json<{ name: string; create_table_query: string }>()).map((r) => [r.name, r.create_table_query]));

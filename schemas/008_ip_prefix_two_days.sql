@@ -1,0 +1,14 @@
+-- The network prefix leaves the raw rows after two days (issue 12).
+--
+-- Why: a row's network prefix, with its browser, OS and viewport, is stable
+-- across days while the visitor id changes daily; whoever holds the rows could
+-- link one visitor's daily ids across days by grouping on them
+-- (test/admin-link.integration.test.ts). The prefix is needed only while the
+-- day's aggregates are computed from the rows: by the materialised views at
+-- insert time (distinct networks per group), and by the crash repair, which
+-- rebuilds today's and yesterday's aggregates from `events`
+-- (src/store/repair.ts). Two days after its receive time a row's prefix is
+-- reset to '' by ClickHouse's column TTL (on the next TTL merge; ClickHouse
+-- schedules those every few hours), the same window in which a day's salt
+-- still exists.
+ALTER TABLE events MODIFY COLUMN ip_prefix String CODEC(ZSTD(1)) TTL toDateTime(ts) + INTERVAL 2 DAY;
