@@ -268,7 +268,7 @@ export async function buildPrivacyReport(store: Store, config: Config, now = new
       },
       {
         where: `${config.seal.keyDir} (DATA_DIR/keys)`,
-        form: 'development sealing key pair, mode 0600: the private key opens every sealed job in Redis and in its AOF/RDB files and backups',
+        form: 'development sealing key pair, mode 0600: the private key opens every sealed job in Redis and in its AOF/RDB files and backups, and with a live salt recomputes that day\'s visitor ids (the worker secret is derived from it); in production it is never read from here (SEAL_PRIVATE_KEY only)',
         howLong: `until deleted; generated only outside production when SEAL_PUBLIC_KEY/SEAL_PRIVATE_KEY are unset${config.production ? ' (this configuration is production: never generated)' : ''}`,
       },
       {
