@@ -1,5 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
+// As in `npm start` and `npm run worker` (package.json): every chDB call holds a libuv thread while it waits for
+// its connection, so the default 4 are too few for the writer, the analyst sessions and the readiness ping at once.
+// The test processes inherit it from here; it must be set before a process starts.
+process.env.UV_THREADPOOL_SIZE ??= '16';
+
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'workers/**/*.test.ts', 'test/**/*.test.ts', 'bench/**/*.test.ts'],

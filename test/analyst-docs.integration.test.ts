@@ -11,7 +11,9 @@ import { openStore, type Store } from '../src/store/client.js';
 import { EventInserter } from '../src/store/inserter.js';
 import { migrate } from '../src/store/migrate.js';
 import { rollupFinishedDays } from '../src/store/rollup.js';
-import { analystViews, checkQuery, readOnlySql } from '../src/query/guard.js';
+import { checkQuery } from '../src/query/guard.js';
+import { withQuerySettings } from '../src/query/settings.js';
+import { clickHouseParser } from '../src/store/parser.js';
 import type { EventRow } from '../src/anonymise/types.js';
 import { formatTs, perVisitor } from './support/rows.js';
 import { tempDir } from './support/tmp.js';
@@ -133,10 +135,12 @@ const checks: Record<string, (rows: Row[], sql: string) => void> = {
 const list = examples();
 const results = new Map<number, Row[]>();
 
-/** As POST /query runs it for the analyst token: through the guard, then read-only. */
+const LIMITS = { maxExecutionSeconds: 10, maxMemoryBytes: 1 << 30, maxResultRows: 1_000_000, maxResultBytes: 100 << 20 };
+
+/** As POST /query runs it for the analyst token: through the guard, then with the analyst settings. */
 async function run(sql: string): Promise<Row[]> {
-  const checked = await checkQuery(store.client, sql, 'analyst', await analystViews(store.client));
-  const rs = await store.client.query({ query: readOnlySql(checked), format: 'JSONEachRow' });
+  const checked = await checkQuery(clickHouseParser(store.client), sql, 'analyst');
+  const rs = await store.client.query({ query: withQuerySettings(checked, LIMITS, '00000000-0000-4000-8000-000000000000'), format: 'JSONEachRow' });
   return rs.json<Row>();
 }
 

@@ -52,7 +52,7 @@ afterAll(async () => {
 describe('dashboard', () => {
   it('asks for the analyst token and rejects a wrong one', async () => {
     const page = await browser.newPage();
-    await page.goto(`${p.url}/dashboard/?site=shop`);
+    await page.goto(`${p.queryUrl}/dashboard/?site=shop`);
     await page.fill('#token', 'definitely-not-the-token');
     await page.click('#login-form button');
     await expect.poll(() => page.textContent('#login-error')).toMatch(/not accepted/);
@@ -63,7 +63,7 @@ describe('dashboard', () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
     const errors: string[] = [];
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    await page.goto(`${p.url}/dashboard/?site=shop&page=${encodeURIComponent(PAGE)}`);
+    await page.goto(`${p.queryUrl}/dashboard/?site=shop&page=${encodeURIComponent(PAGE)}`);
     await page.fill('#token', p.app.tokens.analyst!);
     await page.click('#login-form button');
     await page.waitForSelector('body[data-ready=page]', { timeout: 30_000 });

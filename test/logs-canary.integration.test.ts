@@ -53,7 +53,7 @@ afterAll(async () => {
 
 it('runs the whole pipeline through valid, invalid and hostile traffic, then stops', async () => {
   await fullRun(p!);
-  const res = await fetch(`${p!.url}/metrics`);
+  const res = await fetch(`${p!.queryUrl}/metrics`);
   metricsType = res.headers.get('content-type') ?? '';
   metricsText = await res.text();
   // Shutdown is part of the run: its logs are scanned too.
@@ -92,9 +92,9 @@ async function fullRun(p: TestPipeline): Promise<void> {
   }
   expect(status).toBe(429);
   // Queries: a wrong token, a refused one, an allowed one.
-  const query = (sql: string, token: string) => fetch(`${p.url}/query`, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: sql });
+  const query = (sql: string, token: string) => fetch(`${p.queryUrl}/query`, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: sql });
   expect((await query('SELECT 1', `${ADMIN_TOKEN}-wrong`)).status).toBe(401);
-  expect((await query('SELECT count() FROM events', ANALYST_TOKEN)).status).toBe(403);
+  expect((await query('SELECT count() FROM events', ANALYST_TOKEN)).status).toBe(400);
   expect((await query('SELECT count() FROM events', ADMIN_TOKEN)).status).toBe(200);
   // A poisoned job (sealed for another key) ends in the dead-letter queue; the worker logs it.
   const redis = new Redis(REDIS_URL);

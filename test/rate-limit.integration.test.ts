@@ -174,7 +174,7 @@ describe('Redis unreachable', () => {
 
 describe('metrics', () => {
   it('counts refusals by reason', async () => {
-    const text = await (await fetch(`${p.url}/metrics`)).text();
+    const text = await (await fetch(`${p.queryUrl}/metrics`)).text();
     const value = (reason: string) => Number(new RegExp(`anon_collect_refused_requests_total\\{reason="${reason}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
     expect(value('rate_limited_address')).toBeGreaterThanOrEqual(2);
     expect(value('rate_limited_site')).toBeGreaterThanOrEqual(3);

@@ -61,12 +61,15 @@ export async function openMigratedStore(config: Config, log: Logger): Promise<St
   }
 }
 
-/** /readyz: the store answers, with when rows were last inserted (0 = not yet: null). */
-export function storeReadiness(store: Store, lastInsertAt: () => number): ReadinessCheck {
+/**
+ * /readyz: the store answers, with when rows were last inserted (0 = not yet: null). `ping` asks it
+ * (src/store/ping.ts: on a connection of its own in embedded mode); the client's ping when not given.
+ */
+export function storeReadiness(store: Store, lastInsertAt: () => number, ping: () => Promise<{ success: boolean }> = () => store.client.ping()): ReadinessCheck {
   return {
     name: 'store',
     async check() {
-      const r = await store.client.ping();
+      const r = await ping();
       return { ok: r.success, detail: { embedded: store.embedded, lastInsertAt: lastInsertAt() || null } };
     },
   };

@@ -31,8 +31,8 @@ import { createJobProcessor, type AnonymiseStep, type JobAdmission } from '../in
 import { closeServer, createHttpServer, createRoutesApp, listen } from '../http/server.js';
 import { createHealthRouter } from '../observe/health.js';
 import { createMetricsRouter } from '../observe/metrics-router.js';
-import { createQueryRouter } from '../query/router.js';
-import { resolveTokens } from '../query/tokens.js';
+import { openQueryService, type QueryService } from './query-service.js';
+import { openStorePing, type StorePing } from '../store/ping.js';
 import { openMigratedStore, storeReadiness, type ProcessContext, type RunningProcess } from './startup.js';
 import { anonymiseRequest } from '../anonymise/pipeline.js';
 import { createFaults } from './faults.js';
@@ -252,32 +252,46 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
 /**
  * `npm run worker`: the store (migrated unless MIGRATE_ON_START=false), the
  * worker, and on WORKER_PORT its health, metrics and, in embedded mode where
- * this process owns the data directory, /query.
+ * this process owns the data directory, /query and /dashboard. Serving
+ * people's routes, it listens on QUERY_HOST (127.0.0.1 by default) like the
+ * all-in-one's query port; with CLICKHOUSE_URL (health and metrics only) on HOST.
  */
 export async function startWorkerProcess({ config, log, metrics }: ProcessContext): Promise<RunningProcess> {
   const store = await openMigratedStore(config, log);
   let worker: AnonymiserWorker | undefined;
+  let queries: QueryService | undefined;
+  let storePing: StorePing | undefined;
   try {
     worker = await startWorker(config, { log, metrics, store });
     const inserter = worker.inserter;
     let server: import('node:http').Server | undefined;
     if (config.http.workerPort > 0) {
-      const routers = [createHealthRouter([storeReadiness(store, () => inserter.lastInsertAt)]), createMetricsRouter(metrics)];
-      if (store.embedded) routers.push(createQueryRouter({ client: store.client, tokens: resolveTokens(config.auth, config.store.dataDir, !config.production), log }));
+      storePing = await openStorePing(store);
+      const routers = [createHealthRouter([storeReadiness(store, () => inserter.lastInsertAt, storePing.ping)]), createMetricsRouter(metrics)];
+      if (store.embedded) {
+        queries = await openQueryService(config, store, log);
+        routers.push(...queries.routers);
+      }
       server = createHttpServer(createRoutesApp(routers, log));
-      const url = await listen(server, config.http.workerPort, config.http.host);
-      log.info({ listen: url }, 'worker HTTP (health, metrics' + (store.embedded ? ', query' : '') + ')');
+      const url = await listen(server, config.http.workerPort, store.embedded ? config.query.host : config.http.host);
+      log.info({ listen: url }, 'worker HTTP (health, metrics' + (store.embedded ? ', query, dashboard' : '') + ')');
     }
     log.info({ embedded: store.embedded }, 'worker started');
     const running = worker;
+    const service = queries;
+    const pinger = storePing;
     return {
       async close() {
         if (server) await closeServer(server);
+        await service?.close();
         await running.close();
+        pinger?.close();
         await store.close();
       },
     };
   } catch (err) {
+    await queries?.close().catch(() => {});
+    storePing?.close();
     await worker?.close().catch(() => {});
     await store.close().catch(() => {});
     throw err;

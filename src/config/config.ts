@@ -92,7 +92,16 @@ const envSchema = z.object({
   NODE_ENV: z.string().default('development'),
   PORT: intIn(0, 65535, 8080),
   WORKER_PORT: intIn(0, 65535, 8081),
+  // People's routes (/query, /dashboard, /metrics) of the all-in-one, apart from the public collector port.
+  QUERY_PORT: intIn(0, 65535, 8081),
+  QUERY_HOST: z.string().min(1).default('127.0.0.1'),
   QUERY_URL: z.string().url('must be the http(s) URL of the process serving /query').optional(),
+  // Bounds of every /query query (src/query/settings.ts); deploy/clickhouse/users.d/anon.xml repeats them for server mode.
+  QUERY_MAX_EXECUTION_SECONDS: intIn(1, 3600, 10),
+  QUERY_MAX_MEMORY_BYTES: intIn(16 * 1024 * 1024, 256 * 1024 * 1024 * 1024, 1024 * 1024 * 1024),
+  QUERY_MAX_RESULT_ROWS: intIn(1, 1_000_000_000, 1_000_000),
+  QUERY_MAX_RESULT_BYTES: intIn(1024, 100 * 1024 * 1024 * 1024, 100 * 1024 * 1024),
+  QUERY_CONCURRENCY: intIn(1, 64, 2),
   HOST: z.string().default('0.0.0.0'),
   REDIS_URL: z.string().url('must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9:{}_-]{1,64}$/, 'letters, digits, : { } _ -').default('anon'),
@@ -191,6 +200,17 @@ export interface Config {
     readonly trustProxy: string | number | boolean;
     /** Where `npm run query` sends SQL in embedded mode. */
     readonly queryUrl: string;
+  };
+  /** POST /query: where people reach it in the all-in-one, and the bounds of every query (src/query/settings.ts). */
+  readonly query: {
+    readonly port: number;
+    readonly host: string;
+    readonly maxExecutionSeconds: number;
+    readonly maxMemoryBytes: number;
+    readonly maxResultRows: number;
+    readonly maxResultBytes: number;
+    /** Queries running at once; more get 429 + Retry-After. */
+    readonly concurrency: number;
   };
   readonly redis: { readonly url: string; readonly prefix: string; readonly queueName: string };
   readonly store: {
@@ -297,7 +317,16 @@ export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(e.DATA_DIR);
   const config: Config = {
     production: e.NODE_ENV === 'production',
-    http: { port: e.PORT, workerPort: e.WORKER_PORT, host: e.HOST, trustProxy, queryUrl: e.QUERY_URL ?? `http://127.0.0.1:${e.PORT}` },
+    http: { port: e.PORT, workerPort: e.WORKER_PORT, host: e.HOST, trustProxy, queryUrl: e.QUERY_URL ?? `http://127.0.0.1:${e.QUERY_PORT}` },
+    query: {
+      port: e.QUERY_PORT,
+      host: e.QUERY_HOST,
+      maxExecutionSeconds: e.QUERY_MAX_EXECUTION_SECONDS,
+      maxMemoryBytes: e.QUERY_MAX_MEMORY_BYTES,
+      maxResultRows: e.QUERY_MAX_RESULT_ROWS,
+      maxResultBytes: e.QUERY_MAX_RESULT_BYTES,
+      concurrency: e.QUERY_CONCURRENCY,
+    },
     redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX, queueName: e.QUEUE_NAME },
     store: {
       url: e.CLICKHOUSE_URL,

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { AUDIT_RETENTION_DAYS } from './audit.js';
 import { NETWORK_COUNT_KEYS } from './rollup.js';
 
 export const SCHEMA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schemas');
@@ -107,6 +108,8 @@ export function retentionTtls(vars: MigrationVars): { table: string; ttl: string
       ttl: `day + INTERVAL ${vars.AGGREGATE_RETENTION_MONTHS} MONTH`,
       interval: `toIntervalMonth(${vars.AGGREGATE_RETENTION_MONTHS})`,
     })),
+    // The audit trail of POST /query: a fixed retention, not a setting (schemas/006_query_audit.sql).
+    { table: 'query_audit', ttl: `toDateTime(at) + INTERVAL ${AUDIT_RETENTION_DAYS} DAY`, interval: `toIntervalDay(${AUDIT_RETENTION_DAYS})` },
   ];
 }
 

@@ -20,6 +20,8 @@ export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export interface TestPipeline {
   app: AllInOne;
   url: string;
+  /** Where /query, /dashboard and /metrics are served (the all-in-one's QUERY_PORT). */
+  queryUrl: string;
   prefix: string;
   dataDir: string;
   logs: string[];
@@ -38,6 +40,7 @@ export async function startTestPipeline(env: Record<string, string> = {}): Promi
     QUEUE_PREFIX: prefix,
     REDIS_URL,
     PORT: '0',
+    QUERY_PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
     INSERT_FLUSH_MS: '100',
@@ -57,6 +60,7 @@ export async function startTestPipeline(env: Record<string, string> = {}): Promi
   const tp: TestPipeline = {
     app,
     url,
+    queryUrl: app.queryUrl,
     prefix,
     dataDir,
     logs,

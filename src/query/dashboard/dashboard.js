@@ -12,12 +12,27 @@
     var p = 'site = ' + q(state.site) + ', date_from = ' + q(state.from) + ', date_to = ' + q(state.to);
     return extra ? p + ', page = ' + q(state.page) : p;
   }
+  // One query at a time: the server runs only a few at once (QUERY_CONCURRENCY) and answers 429 beyond that;
+  // a 429 is retried after its Retry-After.
+  var queue = Promise.resolve();
   function query(sql) {
+    var next = queue.then(function () { return send(sql, 0); });
+    queue = next.catch(function () {});
+    return next;
+  }
+  function send(sql, tries) {
     return fetch('/query?format=JSONEachRow', { method: 'POST', headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'text/plain' }, body: sql })
       .then(function (res) {
+        if (res.status === 429 && tries < 5) {
+          var wait = Math.min(30, Number(res.headers.get('Retry-After')) || 1) * 1000;
+          return new Promise(function (r) { setTimeout(r, wait); }).then(function () { return send(sql, tries + 1); });
+        }
         return res.text().then(function (text) {
           if (res.status === 401) { showLogin('The token was not accepted.'); throw new Error('unauthorised'); }
-          if (!res.ok) throw new Error(JSON.parse(text).error || res.statusText);
+          if (!res.ok) {
+            var body = JSON.parse(text);
+            throw new Error((body.error || res.statusText) + (body.query_id ? ' (query id ' + body.query_id + ')' : ''));
+          }
           return text.split('\n').filter(Boolean).map(function (l) { return JSON.parse(l); });
         });
       });
@@ -94,7 +109,7 @@
     ]).then(function (r) {
       bars($('scroll-chart'), r[0].map(function (x) { return { label: x.depth + '%', value: Number(x.views) }; }), 'views');
       var v = r[4][0];
-      $('visible-summary').textContent = v ? 'median ' + ms(v.median_visible_ms) + ', p75 ' + ms(v.p75_visible_ms) : 'fewer than k visitors';
+      $('visible-summary').textContent = v ? 'median ' + ms(v.median_visible_ms) + ', p75 ' + ms(v.p75_visible_ms) : 'not shown: fewer than k visitors and networks on every day';
       bars($('visible-chart'), r[5].map(function (x) { return { label: VISIBLE_BUCKETS[x.from_s] || x.from_s + ' s+', value: Number(x.views) }; }), 'views');
       var dev = $('devices').tBodies[0]; clear(dev);
       r[1].forEach(function (d) { var tr = el('tr'); tr.append(el('td', d.device_type), el('td', d.pageviews), el('td', d.visitors + ' visitors')); dev.append(tr); });
@@ -123,10 +138,10 @@
       r[1].forEach(function (p) {
         var tr = el('tr', undefined, { 'data-page': p.page });
         tr.append(el('td', p.page), el('td', p.pageviews), el('td', p.visitors), el('td', ms(p.median_visible_ms)), el('td', ms(p.p75_visible_ms)), el('td', p.median_scroll_depth + '%'));
-        if (p.page !== 'other') tr.addEventListener('click', function () { loadPage(p.page); });
+        tr.addEventListener('click', function () { loadPage(p.page); });
         tb.append(tr);
       });
-      $('status').textContent = r[1].length ? '' : 'No page has at least k visitors in this period.';
+      $('status').textContent = r[1].length ? '' : 'No page had k visitors from k networks on any day of this period.';
       document.body.setAttribute('data-ready', 'overview');
       if (state.page) return loadPage(state.page);
     }).catch(function (e) { if (e.message !== 'unauthorised') $('status').textContent = 'Error: ' + e.message; });

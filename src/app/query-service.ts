@@ -1,0 +1,49 @@
+/**
+ * Composition of the people's side of a process that owns the store
+ * (the all-in-one, or `npm run worker` in embedded mode): POST /query with
+ * its credentials, guard, read connections and audit trail, and the
+ * dashboard. The routers are mounted on a port apart from the collector's
+ * (QUERY_PORT in the all-in-one, WORKER_PORT in a worker).
+ */
+import type { Router } from 'express';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../observe/logger.js';
+import { AuditLog } from '../query/audit.js';
+import { createDashboardRouter } from '../query/dashboard.js';
+import { createQueryRouter } from '../query/router.js';
+import { Credentials, resolveTokens, type Tokens } from '../query/tokens.js';
+import type { Store } from '../store/client.js';
+import { clickHouseParser } from '../store/parser.js';
+import { openQueryReader } from '../store/reader.js';
+
+export interface QueryService {
+  routers: Router[];
+  /** The bootstrap pair (printed by `npm start` in development). */
+  tokens: Tokens;
+  close(): Promise<void>;
+}
+
+export async function openQueryService(config: Config, store: Store, log: Logger): Promise<QueryService> {
+  const tokens = resolveTokens(config.auth, config.store.dataDir, !config.production);
+  const reader = await openQueryReader(store, config.query.concurrency);
+  const audit = new AuditLog(store.client, log);
+  const routers = [
+    createQueryRouter({
+      parser: clickHouseParser(store.client),
+      reader,
+      credentials: new Credentials(config.store.dataDir, tokens),
+      audit,
+      log,
+      limits: config.query,
+    }),
+    createDashboardRouter(),
+  ];
+  return {
+    routers,
+    tokens,
+    async close() {
+      await reader.close();
+      await audit.close();
+    },
+  };
+}
