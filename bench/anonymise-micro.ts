@@ -30,7 +30,7 @@ const events = (i: number): WireEvent[] =>
 const ua = (k: number) => `Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${100 + (k % 40)}.0.${k}.86 Safari/537.36`;
 const requests = (uniqueUa: boolean, offset: number): CollectedRequest[] =>
   Array.from({ length: REQUESTS }, (_, i) => ({
-    ctx: { site: 'shop', ip: i % 3 ? `198.51.${i % 256}.${(i * 7) % 256}` : `2001:db8:${i.toString(16)}::1`, userAgent: ua(uniqueUa ? offset + i : i % 50), acceptLanguage: 'de-CH,de;q=0.9', receivedAt: Date.now() },
+    ctx: { site: 'shop', ip: i % 3 ? `198.51.${i % 256}.${(i * 7) % 256}` : `2001:db8:${i.toString(16)}::1`, userAgent: ua(uniqueUa ? offset + i : i % 50), receivedAt: Date.now() },
     events: events(i),
   }));
 

@@ -21,7 +21,7 @@ function requests(n: number, uaVariety: 'pool' | 'unique'): CollectedRequest[] {
     const e = pool[i % pool.length]!;
     const ua = uaVariety === 'unique' ? `${e.headers['user-agent']} Build/${i}` : e.headers['user-agent']!;
     return {
-      ctx: { site: SITE, ip: e.headers['x-forwarded-for']!, userAgent: ua, acceptLanguage: e.headers['accept-language']!, receivedAt: Date.now() },
+      ctx: { site: SITE, ip: e.headers['x-forwarded-for']!, userAgent: ua, receivedAt: Date.now() },
       events: (JSON.parse(e.body) as { events: CollectedRequest['events'] }).events,
     };
   });

@@ -242,7 +242,7 @@ export async function buildPrivacyReport(store: Store, config: Config, now = new
     },
     retention: { eventsDays: config.store.retentionDays, aggregatesMonths: config.store.aggregateRetentionMonths, deadLettersDays: config.queue.dlqRetentionDays },
     rawData: [
-      { where: 'collector process memory', form: 'plaintext request context (IP, UA, Accept-Language) and events', howLong: 'until sealed into a queue job (milliseconds)' },
+      { where: 'collector process memory', form: 'plaintext request context (IP, UA) and events', howLong: 'until sealed into a queue job (milliseconds)' },
       {
         where: `Redis, BullMQ queue ${config.redis.prefix}:${config.redis.queueName}:*`,
         form: 'sealed: X25519 + AES-256-GCM, only workers hold the private key',

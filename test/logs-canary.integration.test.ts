@@ -99,7 +99,7 @@ async function fullRun(p: TestPipeline): Promise<void> {
   // A poisoned job (sealed for another key) ends in the dead-letter queue; the worker logs it.
   const redis = new Redis(REDIS_URL);
   const queue = new Queue(p.app.config.redis.queueName, { connection: redis, prefix: p.prefix });
-  const ctx = { site: 'demo', ip: CANARY_IP, userAgent: CANARY_UA, acceptLanguage: 'en', receivedAt: Date.now() };
+  const ctx = { site: 'demo', ip: CANARY_IP, userAgent: CANARY_UA, receivedAt: Date.now() };
   const job = await queue.add(JOB_NAME, sealJob(new Sealer(generateSealKeyPair().publicKey), [{ ctx, events: [EventBuilder.pageview(url).build()] }]));
   await expect.poll(async () => (await queue.getJob(job.id!))?.failedReason ?? '', { timeout: 20_000 }).toMatch(/cannot open job/);
   await queue.close();

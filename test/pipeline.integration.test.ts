@@ -67,7 +67,7 @@ describe('a v1 batch becomes anonymised rows', () => {
     const redis = new Redis(REDIS_URL);
     const queue = new Queue(p.app.config.redis.queueName, { connection: redis, prefix: p.prefix });
     const foreign = new Sealer(generateSealKeyPair().publicKey);
-    const ctx = { site: 'demo', ip: CANARY_IP, userAgent: CANARY_UA, acceptLanguage: 'en', receivedAt: Date.now() };
+    const ctx = { site: 'demo', ip: CANARY_IP, userAgent: CANARY_UA, receivedAt: Date.now() };
     const job = await queue.add(JOB_NAME, sealJob(foreign, [{ ctx, events: [EventBuilder.pageview(`http://localhost${CANARY_PATH}`).build()] }]));
     await expect.poll(async () => (await queue.getJob(job.id!))?.failedReason ?? '', { timeout: 15_000 }).toMatch(/cannot open job/);
 

@@ -13,7 +13,7 @@ const T = Date.UTC(2026, 10, 25, 12, 0, 0, 123);
 
 const ev = (patch: Partial<WireEvent>): WireEvent => ({ type: 'pageview', id: 'k3J9x2abcd', pageview_id: 'Qm81abcdef', url: 'https://shop.example/', ...patch });
 const request = (events: WireEvent[], ctx: Partial<CollectedRequest['ctx']> = {}): CollectedRequest => ({
-  ctx: { site: 'shop', ip: '198.51.100.213', userAgent: UA, acceptLanguage: 'de-CH,de;q=0.9', receivedAt: T, ...ctx },
+  ctx: { site: 'shop', ip: '198.51.100.213', userAgent: UA, receivedAt: T, ...ctx },
   events,
 });
 const run = (req: CollectedRequest) => anonymiseRequest(req, salt, { config, device: createDeviceParser() });

@@ -11,7 +11,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import proxyaddr from 'proxy-addr';
 import type { RequestContext } from '../wire/types.js';
 import { isCanonicalIp } from '../wire/ip.js';
-import { MAX_ACCEPT_LANGUAGE, MAX_USER_AGENT } from '../wire/limits.js';
+import { MAX_USER_AGENT } from '../wire/limits.js';
 import { createRoutesApp } from '../http/server.js';
 import { createHealthRouter, type ReadinessCheck } from '../observe/health.js';
 import type { Logger } from '../observe/logger.js';
@@ -136,7 +136,6 @@ export function createCollectorApp(deps: CollectorDeps): RequestListener {
         // A forwarded value that is not a canonical address is never passed on.
         ip: isCanonicalIp(clientAddress) ? clientAddress : '',
         userAgent: (req.headers['user-agent'] ?? '').slice(0, MAX_USER_AGENT),
-        acceptLanguage: (req.headers['accept-language'] ?? '').slice(0, MAX_ACCEPT_LANGUAGE),
         receivedAt: now(),
       };
       try {

@@ -3,7 +3,7 @@ import { openJob, sealJob } from './job.js';
 import { generateSealKeyPair, Sealer, Unsealer } from './seal.js';
 import { createJobSigner, createJobVerifier, generateSigningKeyPair, SigningKeyError } from './signing.js';
 
-const req = { ctx: { site: 'demo', ip: '198.51.100.7', userAgent: 'UA', acceptLanguage: 'en', receivedAt: 1 }, events: [] };
+const req = { ctx: { site: 'demo', ip: '198.51.100.7', userAgent: 'UA', receivedAt: 1 }, events: [] };
 
 describe('collector signatures on sealed jobs', () => {
   const seal = generateSealKeyPair();

@@ -6,7 +6,7 @@ import { MAX_CLOCK_SKEW_MS, MAX_EVENTS } from './limits.js';
 const sites = { demo: ['localhost'] };
 const now = Date.UTC(2026, 11, 1, 12);
 const window = { now, maxAgeMs: 72 * 3_600_000 };
-const ctx = { site: 'demo', ip: '198.51.100.7', userAgent: 'UA', acceptLanguage: 'en', receivedAt: now - 1000 };
+const ctx = { site: 'demo', ip: '198.51.100.7', userAgent: 'UA', receivedAt: now - 1000 };
 const ev = () => EventBuilder.pageview().build();
 const check = (reqs: unknown) => checkCollected(reqs, sites, window);
 const reason = (reqs: unknown) => {
@@ -55,6 +55,12 @@ describe('checkCollected: a worker applies the collector rules again', () => {
   it('refuses a job whose requests together exceed the largest group commit', () => {
     const reqs = Array.from({ length: 2002 }, () => ({ ctx, events: Array.from({ length: MAX_EVENTS }, ev) }));
     expect(reason(reqs)).toBe('too_many_events');
+  });
+
+  it('takes a job of an older collector that still sealed Accept-Language, and drops that field unread', () => {
+    const r = check([{ ctx: { ...ctx, acceptLanguage: 'de-CH,de;q=0.9' }, events: [ev()] }]);
+    expect(r.ok && r.requests[0]!.ctx).toEqual(ctx);
+    expect(reason([{ ctx: { ...ctx, acceptLanguage: 'x'.repeat(129) }, events: [ev()] }])).toBe('request_context');
   });
 
   it('accepts a receive time within the clock skew ahead of the worker', () => {

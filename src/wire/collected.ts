@@ -57,7 +57,9 @@ export interface JobWindow {
 
 export type CollectedCheck = { ok: true; requests: CollectedRequest[]; receivedFrom: number } | { ok: false; reason: JobRejection };
 
-const CONTEXT_KEYS = ['site', 'ip', 'userAgent', 'acceptLanguage', 'receivedAt'];
+const CONTEXT_KEYS = ['site', 'ip', 'userAgent', 'receivedAt'];
+/** Collectors before Accept-Language stopped being collected also sealed it: such jobs are taken, the field dropped unread. */
+const LEGACY_CONTEXT_KEYS = [...CONTEXT_KEYS, 'acceptLanguage'];
 const REQUEST_KEYS = ['ctx', 'events'];
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -77,9 +79,10 @@ export function checkCollected(reqs: unknown, sites: Readonly<Record<string, rea
   for (const req of reqs as unknown[]) {
     if (!isPlainObject(req) || !exactKeys(req, REQUEST_KEYS) || !isPlainObject(req.ctx) || !Array.isArray(req.events)) return fail('malformed_payload');
     const c = req.ctx;
-    if (!exactKeys(c, CONTEXT_KEYS)) return fail('request_context');
+    const legacy = exactKeys(c, LEGACY_CONTEXT_KEYS);
+    if (!exactKeys(c, CONTEXT_KEYS) && !legacy) return fail('request_context');
     if (typeof c.site !== 'string' || !Object.hasOwn(sites, c.site)) return fail('unknown_site');
-    if (!boundedString(c.userAgent, MAX_USER_AGENT) || !boundedString(c.acceptLanguage, MAX_ACCEPT_LANGUAGE)) return fail('request_context');
+    if (!boundedString(c.userAgent, MAX_USER_AGENT) || (legacy && !boundedString(c.acceptLanguage, MAX_ACCEPT_LANGUAGE))) return fail('request_context');
     if (typeof c.ip !== 'string' || (c.ip !== '' && !isCanonicalIp(c.ip))) return fail('client_address');
     if (typeof c.receivedAt !== 'number' || !Number.isSafeInteger(c.receivedAt) || c.receivedAt <= 0) return fail('request_context');
     if (c.receivedAt > window.now + MAX_CLOCK_SKEW_MS) return fail('future');
@@ -95,7 +98,7 @@ export function checkCollected(reqs: unknown, sites: Readonly<Record<string, rea
     // A collector forwards valid events only: one the rules refuse means the job was not a collector's.
     if (batch.rejected.length > 0) return fail('invalid_event');
     receivedFrom = Math.min(receivedFrom, c.receivedAt);
-    out.push({ ctx: { site: c.site, ip: c.ip, userAgent: c.userAgent, acceptLanguage: c.acceptLanguage, receivedAt: c.receivedAt }, events: batch.events });
+    out.push({ ctx: { site: c.site, ip: c.ip, userAgent: c.userAgent, receivedAt: c.receivedAt }, events: batch.events });
   }
   return { ok: true, requests: out, receivedFrom };
 }

@@ -45,8 +45,9 @@ export const MAX_TS = 1e13;
  * What a collector puts around the events of one request (src/collect/app.ts)
  * and a worker checks again when it opens a job (src/wire/collected.ts).
  */
-/** User-Agent and Accept-Language as captured (longer headers are cut). */
+/** User-Agent as captured (a longer header is cut). */
 export const MAX_USER_AGENT = 512;
+/** Accept-Language is no longer collected (nothing reads it); jobs of older collectors may still carry it, this long. */
 export const MAX_ACCEPT_LANGUAGE = 128;
 /** Events in one queue job: the largest group commit (GROUP_COMMIT_MAX_EVENTS) plus one request. */
 export const MAX_JOB_EVENTS = 100_000 + MAX_EVENTS;

@@ -59,7 +59,6 @@ export interface RequestContext {
   /** Client address as the collector saw it (socket or trusted proxy hop). */
   ip: string;
   userAgent: string;
-  acceptLanguage: string;
   /** Server receive time, ms since epoch: the event time and the salt day. */
   receivedAt: number;
 }

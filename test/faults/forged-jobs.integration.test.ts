@@ -34,7 +34,6 @@ const ctx = (over: Partial<CollectedRequest['ctx']> = {}): CollectedRequest['ctx
   site: 'demo',
   ip: '198.51.100.23',
   userAgent: BROWSER_UA,
-  acceptLanguage: 'en-GB',
   receivedAt: Date.now(),
   ...over,
 });

@@ -69,7 +69,7 @@ afterAll(async () => {
 /** One request through the real producer; the job as Redis holds it. */
 async function collect(events: number): Promise<{ id: string; data: SealedJobData }> {
   const body = mixedBatch(events);
-  await producer.submit({ ctx: { site: body.site, ip: '198.51.100.7', userAgent: BROWSER_UA, acceptLanguage: 'en', receivedAt: Date.now() }, events: body.events });
+  await producer.submit({ ctx: { site: body.site, ip: '198.51.100.7', userAgent: BROWSER_UA, receivedAt: Date.now() }, events: body.events });
   const [job] = await producer.queue.getJobs(['wait'], 0, 0);
   return { id: job!.id!, data: job!.data };
 }

@@ -63,7 +63,7 @@ describe('embedded store that answers its ping but cannot write', () => {
     });
     const job = () => {
       const body = mixedBatch(5);
-      const data = sealJob(new Sealer(keys.publicKey), [{ ctx: { site: body.site, ip: '198.51.100.7', userAgent: BROWSER_UA, acceptLanguage: 'en', receivedAt: Date.now() }, events: body.events }]);
+      const data = sealJob(new Sealer(keys.publicKey), [{ ctx: { site: body.site, ip: '198.51.100.7', userAgent: BROWSER_UA, receivedAt: Date.now() }, events: body.events }]);
       return { id: randomId(6), data, attemptsStarted: 1, attemptsMade: 0 };
     };
     await process(job());
