@@ -13,7 +13,6 @@ import { createDashboardRouter } from '../query/dashboard.js';
 import { createQueryRouter } from '../query/router.js';
 import { Credentials, resolveTokens, type Tokens } from '../query/tokens.js';
 import type { Store } from '../store/client.js';
-import { clickHouseParser } from '../store/parser.js';
 import { openQueryReader } from '../store/reader.js';
 
 export interface QueryService {
@@ -29,7 +28,7 @@ export async function openQueryService(config: Config, store: Store, log: Logger
   const audit = new AuditLog(store.client, log);
   const routers = [
     createQueryRouter({
-      parser: clickHouseParser(store.client),
+      parser: reader.parser,
       reader,
       credentials: new Credentials(config.store.dataDir, tokens),
       audit,

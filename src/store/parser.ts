@@ -23,6 +23,39 @@ export interface SqlParser {
   catalogue(): Promise<{ database: string; tables: string[] }>;
 }
 
+/**
+ * `text` as a ClickHouse string literal: every backslash and quote escaped,
+ * so the literal's value is exactly `text` (src/store/parser.integration.test.ts
+ * round-trips arbitrary text through it). For the embedded engine only, where
+ * a bound parameter would queue behind every other parameterised statement of
+ * the process (chDB serialises them all, the writer's included).
+ */
+export function stringLiteral(text: string): string {
+  if (text.includes('\0')) throw new Error('the text contains a NUL byte');
+  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/**
+ * The parser on an embedded session of its own (src/store/reader.ts), so a
+ * query is checked without waiting for the writer's inserts. `run` returns
+ * one string per row of a one-column result.
+ */
+export function sessionParser(run: (sql: string) => Promise<string[]>): SqlParser {
+  return {
+    async normalise(sql) {
+      const [formatted] = await run(`SELECT formatQuerySingleLine(${stringLiteral(sql)})`);
+      if (!formatted) throw new Error('empty query');
+      return formatted;
+    },
+    explainAst: (sql) => run(`EXPLAIN AST ${sql}`),
+    async catalogue() {
+      const [database] = await run('SELECT currentDatabase()');
+      const tables = await run('SELECT name FROM system.tables WHERE database = currentDatabase()');
+      return { database: database ?? 'default', tables };
+    },
+  };
+}
+
 async function column(client: ClickHouseClient, query: string, params?: Record<string, unknown>): Promise<string[]> {
   const rs = await client.query({ query, format: 'JSONEachRow', query_params: params });
   // One column per row; depending on the connection a row arrives as an object or as the bare value.

@@ -22,6 +22,7 @@
 import type { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Store } from './client.js';
+import { clickHouseParser, sessionParser, type SqlParser } from './parser.js';
 
 export interface QueryResult {
   /** The result's bytes in the requested format, in order. The first chunk has already been computed. */
@@ -33,6 +34,8 @@ export interface QueryResult {
 }
 
 export interface QueryReader {
+  /** The parser for the guard: on the reader's own connection in embedded mode, never queued behind inserts. */
+  parser: SqlParser;
   /**
    * Runs `sql` (a checked query with its SETTINGS clause) and resolves once
    * its first chunk is there (or the result is empty): a failure before any
@@ -53,7 +56,7 @@ interface ChdbStream extends AsyncIterable<ChdbChunk> {
 }
 interface ChdbSession {
   queryStream(sql: string, opts: { format: string }): ChdbStream;
-  queryAsync(sql: string, opts?: { format?: string }): Promise<unknown>;
+  queryAsync(sql: string, opts?: { format?: string }): Promise<{ text(): string }>;
   close(): void;
 }
 
@@ -98,7 +101,15 @@ async function openEmbeddedReader(dataPath: string, size: number): Promise<Query
     all.add(fresh);
     return fresh;
   };
+  // One column per row, as JSON strings: a value is never split or unescaped by hand.
+  const column = async (sql: string) =>
+    (await control.queryAsync(sql, { format: 'JSONCompactEachRow' }))
+      .text()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => String((JSON.parse(line) as unknown[])[0]));
   return {
+    parser: sessionParser(column),
     async run(sql, format, queryId) {
       const session = await acquire();
       let released = false;
@@ -155,6 +166,7 @@ async function openEmbeddedReader(dataPath: string, size: number): Promise<Query
 
 function serverReader(client: ClickHouseClient): QueryReader {
   return {
+    parser: clickHouseParser(client),
     async run(sql, format, queryId) {
       const ac = new AbortController();
       // The HTTP client sends the FORMAT clause itself for query(); exec() runs the text as given.
