@@ -209,7 +209,7 @@ export async function buildPrivacyReport(store: Store, config: Config, now = new
     analystViews: {
       names: views,
       kAnonymity: config.store.kAnonymity,
-      note: `analysts read only these views (read-only role); groups with fewer than ${config.store.kAnonymity} distinct visitors are suppressed or folded into "other"`,
+      note: `analysts read only these views (read-only role, through a syntax-only guard, audited in query_audit); a group is shown for a UTC day only with at least ${config.store.kAnonymity} distinct visitors and ${config.store.kAnonymity} distinct networks, and every figure is a sum of such days (docs/analysts.md)`,
     },
     ipTruncation: {
       ipv4Prefix: a.ipv4Prefix,
