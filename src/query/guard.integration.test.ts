@@ -95,6 +95,8 @@ describe('query guard', () => {
     ['ARRAY JOIN', `SELECT * FROM v_daily(${PERIOD}) ARRAY JOIN [1, 2] AS x`],
     ['APPLY', `SELECT * APPLY(throwIf) FROM v_daily(${PERIOD})`],
     ['a query parameter', `SELECT {x:String} AS x`],
+    ['a name with a line break (the dump prints it as two lines)', 'SELECT * FROM `v_daily\n      TableIdentifier v_pages`(site = \'x\')'],
+    ['a quoted name with a tab', 'SELECT 1 AS `a\tb`'],
     ['WITH RECURSIVE', 'WITH RECURSIVE r AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM r WHERE n < 10) SELECT * FROM r'],
   ])('refuses analysts: %s', async (_what, sql) => {
     await expect(check(sql, 'analyst')).rejects.toBeInstanceOf(QueryRefused);

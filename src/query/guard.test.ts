@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cteNames, parseAst, tokens } from './guard.js';
+import { cteNames, parseAst, quotedNames, tokens } from './guard.js';
 import { analystMayCall } from './functions.js';
 
 describe('the guard on the parser output', () => {
@@ -10,6 +10,10 @@ describe('the guard on the parser output', () => {
     expect(cteNames('WITH a AS (SELECT 1) SELECT * FROM (WITH b AS (SELECT 2) SELECT * FROM b), a').names).toEqual(new Set(['a', 'b']));
     expect(cteNames('WITH RECURSIVE r AS (SELECT 1) SELECT * FROM r').recursive).toBe(true);
     expect(tokens("SELECT 'it\\'s', `a\\`b` , 1.5e3")).toEqual(['SELECT', "'", ',', 'a`b', ',', '0']);
+  });
+
+  it('finds every quoted name, raw, and no string literal', () => {
+    expect(quotedNames("SELECT `a\\nb`, \"c\", 'not `a name`' FROM `t`")).toEqual(['a\\nb', 'c', 't']);
   });
 
   it('builds the tree from the dump, names without their alias and children suffixes', () => {

@@ -117,6 +117,22 @@ export function tokens(sql: string): string[] {
   return out;
 }
 
+/** The raw text (escapes not undone) of every quoted name (`…` or "…") of the engine's print of a query. */
+export function quotedNames(sql: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i]!;
+    if (c === "'" || c === '`' || c === '"') {
+      let j = i + 1;
+      while (j < sql.length && sql[j] !== c) j += sql[j] === '\\' ? 2 : 1;
+      if (c !== "'") out.push(sql.slice(i + 1, j));
+      i = j + 1;
+    } else i++;
+  }
+  return out;
+}
+
 /** The names defined by `WITH name AS (…)` elements, and whether any WITH is RECURSIVE. */
 export function cteNames(sql: string): { names: Set<string>; recursive: boolean } {
   const t = tokens(sql);
@@ -170,6 +186,12 @@ export async function checkQuery(parser: SqlParser, sql: string, role: Role): Pr
     throw new QueryRefused(`query does not parse: ${msg.replace(/ In scope SELECT formatQuerySingleLine[\s\S]*$/, '').slice(0, 300)}`);
   }
   if (!/^\(*\s*(SELECT|WITH)\b/i.test(normalised)) throw new QueryRefused(`only SELECT queries run here (got ${normalised.split(' ')[0]})`);
+  // EXPLAIN AST prints a name as it is, so a quoted name with a line break (`a\nb`, escaped in the text) would
+  // print as two lines of the dump, and the tree is read line by line: no name may hold an escape or a control
+  // character.
+  if (/[\u0000-\u001f\u007f]/.test(normalised) || quotedNames(normalised).some((n) => /[\\\u0000-\u001f\u007f]/.test(n))) {
+    throw new QueryRefused('names may not contain escapes or control characters (line breaks, tabs, …)');
+  }
   let lines: string[];
   try {
     lines = await parser.explainAst(normalised);
