@@ -22,6 +22,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRow } from '../src/anonymise/types.js';
 import { EventInserter } from '../src/store/inserter.js';
+import { applyColumnRetention, migrationVars } from '../src/store/migrate.js';
 import { BROWSER_UA, mixedBatch } from './support/builders.js';
 import { startTestPipeline, type TestPipeline } from './support/pipeline.js';
 import { formatTs, row } from './support/rows.js';
@@ -70,6 +71,8 @@ function seed(): EventRow[] {
 
 beforeAll(async () => {
   p = await startTestPipeline({ SITES: '{"shop":["shop.example"],"demo":["localhost","127.0.0.1"]}', K_ANONYMITY: '5', QUERY_MAX_EXECUTION_SECONDS: '4' });
+  // The seed is of days past: keep their networks (NETWORK_DAYS after their day otherwise) while the test runs.
+  await applyColumnRetention(p.app.store.client, migrationVars(p.app.config.store), undefined, 30);
   await new EventInserter(p.app.store.client, { batchRows: 100_000, flushMs: 10 }).add(seed(), 'seed');
 }, 120_000);
 afterAll(async () => {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { AUDIT_RETENTION_DAYS } from './audit.js';
-import { NETWORK_COUNT_KEYS } from './rollup.js';
+import { NETWORK_COLUMNS, NETWORK_DAYS } from './rollup.js';
 
 export const SCHEMA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schemas');
 
@@ -158,22 +158,30 @@ export async function applyRetention(client: ClickHouseClient, vars: MigrationVa
 }
 
 /**
- * The network states of the insert-time aggregates hold reversible prefix
- * hashes, so they keep the raw retention (RETENTION_DAYS) as a column TTL
- * while the rest of the row keeps the aggregate retention
- * (schemas/005_networks.sql). Brought in line with the config like the table
- * TTLs: the clause changes, merges apply it.
+ * The network columns (schemas/005_networks.sql) hold prefix hashes, and a
+ * prefix hash beside a visitor hash (or in a group of one) would link a
+ * visitor's daily ids across days as the raw prefix did (schemas/008). They
+ * are needed only until the daily rollup has counted a day's networks
+ * (day <= today - ROLLUP_LAG_DAYS), so each has a column TTL of NETWORK_DAYS
+ * (src/store/rollup.ts), set here at every start; a shorter one is
+ * materialised at once. `days` is for tests that seed days long past.
  */
-export async function applyColumnRetention(client: ClickHouseClient, vars: MigrationVars, log?: { info: (o: object, m: string) => void }): Promise<void> {
-  const interval = `toIntervalDay(${vars.RETENTION_DAYS})`;
-  for (const table of Object.keys(NETWORK_COUNT_KEYS)) {
+export async function applyColumnRetention(client: ClickHouseClient, vars: MigrationVars, log?: { info: (o: object, m: string) => void }, days = NETWORK_DAYS): Promise<void> {
+  const interval = `toIntervalDay(${days})`;
+  for (const [table, name] of NETWORK_COLUMNS) {
     const rs = await client.query({ query: 'SELECT create_table_query FROM system.tables WHERE database = currentDatabase() AND name = {t:String}', query_params: { t: table }, format: 'JSONEachRow' });
     const ddl = (await rs.json<{ create_table_query: string }>())[0]?.create_table_query;
-    const at = ddl?.indexOf('`networks` ') ?? -1;
+    const at = ddl?.indexOf(`\`${name}\` `) ?? -1;
     if (!ddl || at < 0) continue;
     const next = ddl.slice(at + 1).search(/, `|\) ENGINE/);
-    if (ddl.slice(at, next < 0 ? undefined : at + 1 + next).includes(interval)) continue;
-    await client.command({ query: `ALTER TABLE ${table} MODIFY COLUMN networks TTL day + INTERVAL ${vars.RETENTION_DAYS} DAY SETTINGS materialize_ttl_after_modify = 0` });
-    log?.info({ table, column: 'networks', ttl: interval }, 'retention changed');
+    const column = ddl.slice(at, next < 0 ? undefined : at + 1 + next);
+    if (column.includes(interval)) continue;
+    const before = /toIntervalDay\((\d+)\)/.exec(column)?.[1];
+    await client.command({ query: `ALTER TABLE ${table} MODIFY COLUMN ${name} TTL day + INTERVAL ${days} DAY SETTINGS materialize_ttl_after_modify = 0` });
+    log?.info({ table, column: name, ttl: interval }, 'retention changed');
+    // Shorter: forget now, as for the table TTLs (applyRetention).
+    if (before === undefined || days < Number(before)) {
+      await client.command({ query: `ALTER TABLE ${table} MATERIALIZE TTL SETTINGS mutations_sync = 2` });
+    }
   }
 }

@@ -112,8 +112,8 @@ GROUP BY site, day, from_page, to_page`,
  * The insert-time aggregates (schemas/002, 005) and their group keys. For a
  * finished day the rollup stores each group's count of distinct networks in
  * `network_count`: the `networks` state it is counted from holds reversible
- * prefix hashes and is reset after RETENTION_DAYS (a column TTL), the count
- * is kept with the aggregates. Idempotent: `network_count` merges by max.
+ * prefix hashes and is reset after NETWORK_DAYS (a column TTL), the count is
+ * kept with the aggregates. Idempotent: `network_count` merges by max.
  */
 export const NETWORK_COUNT_KEYS: Record<string, string> = {
   agg_pages_daily: 'path',
@@ -133,6 +133,22 @@ FROM ${table}
 WHERE day = {day:Date}
 GROUP BY site, day, ${keys}`;
 }
+
+/**
+ * How long the network columns keep their prefix hashes (a column TTL, applied by applyColumnRetention in
+ * src/store/migrate.ts): until a day has been rolled up and its network counts stored, and a day more for a
+ * rollup that runs late. A day whose events arrive later than that (a queue backlog of NETWORK_DAYS) has no
+ * network count and shows no group.
+ */
+export const NETWORK_DAYS = ROLLUP_LAG_DAYS + 1;
+
+/** Every column that holds network identities (prefix hashes), by table (schemas/005_networks.sql). */
+export const NETWORK_COLUMNS: readonly (readonly [string, string])[] = [
+  ...Object.keys(NETWORK_COUNT_KEYS).map((t) => [t, 'networks'] as const),
+  ['agg_pageview_engagement', 'network'],
+  ['agg_visitor_days', 'network'],
+  ['agg_visitor_pageviews', 'network'],
+];
 
 /** YYYY-MM-DD of the UTC day `days` before `now`. */
 export function utcDay(now: Date, daysBefore = 0): string {

@@ -11,8 +11,8 @@ import { EventInserter, InsertError } from './inserter.js';
 import { rowsRejected } from './errors.js';
 import { existingEventIds } from './dedup.js';
 import type { EventRow } from '../anonymise/types.js';
-import { applyRetention, migrate, retentionTtls, type MigrationVars } from './migrate.js';
-import { ROLLUP_SQL, rollupFinishedDays } from './rollup.js';
+import { applyColumnRetention, applyRetention, migrate, retentionTtls, type MigrationVars } from './migrate.js';
+import { NETWORK_COLUMNS, NETWORK_DAYS, ROLLUP_SQL, rollupFinishedDays } from './rollup.js';
 import { rebuildAggregatesSince } from './repair.js';
 
 const dir = tempDir('store');
@@ -265,6 +265,19 @@ describe('retention', () => {
   });
 });
 
+describe('network identities', () => {
+  it('are kept NETWORK_DAYS after their day only, in every column that holds them', async () => {
+    const ddl = Object.fromEntries(
+      (await rows<{ name: string; q: string }>('SELECT name, create_table_query AS q FROM system.tables WHERE database = currentDatabase()')).map((t) => [t.name, t.q]),
+    );
+    expect(NETWORK_DAYS).toBe(3);
+    for (const [table, column] of NETWORK_COLUMNS) {
+      const def = new RegExp(`\`${column}\` [^\`]*TTL day \\+ toIntervalDay\\(${NETWORK_DAYS}\\)`);
+      expect(ddl[table], `${table}.${column}`).toMatch(def);
+    }
+  });
+});
+
 describe('daily rollups keep every analyst answer for the aggregate retention', () => {
   it('answers for a day 200 days ago after its raw events and intermediate rows expired', async () => {
     const DAY_MS = 86_400_000;
@@ -272,8 +285,10 @@ describe('daily rollups keep every analyst answer for the aggregate retention', 
     const day = d.toISOString().slice(0, 10);
     const at = (h: number, m: number) => formatTs(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), h, m));
     const oldPeriod = `site='shop', date_from='${day}', date_to='${day}'`;
-    // Keep the old rows while they are rolled up (a 180-day TTL could drop them at any merge).
+    // Keep the old rows while they are rolled up (a 180-day TTL could drop them at any merge), and their networks
+    // (kept NETWORK_DAYS after their day, which a day 200 days old is long past).
     await applyRetention(store.client, { ...vars, RETENTION_DAYS: 400 });
+    await applyColumnRetention(store.client, vars, undefined, 400);
     const seed: EventRow[] = [
       // 6 visitors: /old/a (10–15 s visible, 50 % scroll), then /old/b.
       ...perVisitor(6, 7000, () => ({ path: '/old/a', ts: at(10, 0) })),
@@ -332,8 +347,8 @@ describe('daily rollups keep every analyst answer for the aggregate retention', 
       const col = t === 'events' ? 'toDate(ts)' : 'day';
       expect(Number((await rows<{ n: string }>(`SELECT count() n FROM ${t} WHERE ${col} = '${day}'`))[0]!.n), t).toBe(0);
     }
-    // The network states of the insert-time aggregates are gone with the raw retention; the counts the rollup
-    // stored keep the day's groups released.
+    // The network states of the insert-time aggregates are gone after NETWORK_DAYS (applyRetention puts the
+    // column TTL back and materialises it); the counts the rollup stored keep the day's groups released.
     const states = await rows<{ n: number }>(`SELECT uniqCombinedMerge(12)(networks) AS n FROM agg_pages_daily WHERE day = '${day}'`);
     expect(Number(states[0]!.n)).toBe(0);
     expect(await answers()).toEqual(expected);
