@@ -79,7 +79,6 @@ export async function migrate(client: ClickHouseClient, vars: MigrationVars, log
     applied++;
   }
   await applyRetention(client, vars, log);
-  await applyColumnRetention(client, vars, log);
   for (const statement of loadViews(vars)) await client.command({ query: statement });
   return applied;
 }
@@ -155,6 +154,7 @@ export async function applyRetention(client: ClickHouseClient, vars: MigrationVa
       log?.info({ table, ttl: interval, ms: Date.now() - t0 }, 'retention shortened: rows past it removed now');
     }
   }
+  await applyColumnRetention(client, vars, log);
 }
 
 /**
