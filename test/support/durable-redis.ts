@@ -42,7 +42,9 @@ export class DurableRedis {
 
   async remove(): Promise<void> {
     await this.crash();
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    // An AOF rewrite runs in a child that Redis forked: it outlives the SIGKILL of its parent for a moment
+    // and may still be writing into the directory, so removing it is retried (ENOTEMPTY) until the child is gone.
+    fs.rmSync(this.dir, { recursive: true, force: true, maxRetries: 40, retryDelay: 50 });
   }
 }
 
