@@ -9,10 +9,10 @@ if (!cmd || !['list', 'retry', 'purge'].includes(cmd)) {
   process.exit(2);
 }
 const config = loadConfig();
-const redis = producerConnection(config.redis.url);
+const redis = producerConnection(config.redis);
 redis.on('error', () => {});
 try {
-  await waitReady(redis, config.redis.url);
+  await waitReady(redis, config.redis);
   const dlq = new DeadLetters(redis, config.redis.queueName, config.redis.prefix);
   if (cmd === 'list') {
     const list = await dlq.list(1000);

@@ -6,6 +6,10 @@
 #   persistence) is started on REDIS_URL's port; the binary comes from the
 #   Debian package 'redis-server', installed here when running as root with
 #   apt-get. A Redis on another host is never started from here.
+# - redis-server and redis-cli binaries for the Redis Cluster test, which
+#   starts its own three-node cluster on loopback ports
+#   (test/redis-cluster.integration.test.ts): Debian packages 'redis-server'
+#   and 'redis-tools' (redis-cli), installed here as root with apt-get.
 # - Chromium for the browser tests (Debian package 'chromium', as root).
 set -euo pipefail
 
@@ -82,6 +86,33 @@ if ! redis_ping; then
   redis_ping || redis_missing "redis-server did not come up on port $port: see $dir/redis.log (is the port taken by something else?)"
 fi
 
+# The Redis Cluster test runs its own nodes: `redis-server --cluster-enabled yes` and `redis-cli --cluster create`
+# (Redis 5 or later), whatever REDIS_URL points at.
+cluster_tools_missing() {
+  local missing=()
+  command -v redis-server >/dev/null 2>&1 || missing+=("redis-server (Debian package redis-server)")
+  command -v redis-cli >/dev/null 2>&1 || missing+=("redis-cli (Debian package redis-tools)")
+  printf '%s\n' "${missing[@]}"
+}
+if [ -n "$(cluster_tools_missing)" ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "pretest: installing redis-server and redis-cli for the Redis Cluster test (Debian packages 'redis-server', 'redis-tools')"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null || true
+  apt-get install -y -qq redis-server redis-tools >/dev/null || true
+fi
+missing="$(cluster_tools_missing)"
+if [ -n "$missing" ]; then
+  echo "pretest: the Redis Cluster test (test/redis-cluster.integration.test.ts) starts its own cluster on loopback and needs:" >&2
+  printf '%s\n' "$missing" | sed 's/^/  missing: /' >&2
+  echo "  install them:  sudo apt-get install -y redis-server redis-tools   (Debian packages; then re-run npm test)" >&2
+  exit 1
+fi
+redis_major="$(redis-cli --version | sed -E 's/^redis-cli ([0-9]+).*/\1/')"
+if ! [ "$redis_major" -ge 5 ] 2>/dev/null; then
+  echo "pretest: the Redis Cluster test needs redis-cli 5 or later for --cluster create; found: $(redis-cli --version)" >&2
+  exit 1
+fi
+
 if [ ! -x "$CHROMIUM" ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "pretest: installing Chromium for the browser tests (Debian package 'chromium')"
@@ -95,4 +126,4 @@ if [ ! -x "$CHROMIUM" ]; then
     exit 1
   fi
 fi
-echo "pretest: Redis answers at $REDIS_SHOWN; Chromium at $CHROMIUM"
+echo "pretest: Redis answers at $REDIS_SHOWN; redis-server and redis-cli $(redis-cli --version | cut -d' ' -f2) for the cluster test; Chromium at $CHROMIUM"

@@ -34,9 +34,9 @@ export interface CollectorOptions {
 
 export async function startCollector(config: Config, opts: CollectorOptions): Promise<Collector> {
   const { log, metrics } = opts;
-  const redis = producerConnection(config.redis.url);
+  const redis = producerConnection(config.redis);
   redis.on('error', () => {}); // status changes are what matter; each request reports its own failure
-  await waitReady(redis, config.redis.url);
+  await waitReady(redis, config.redis);
   await assertNoEviction(redis);
   const publicKey = collectorSealKey(config, log);
   log.info({ sealKey: keyFingerprint(publicKey) }, 'collector seals jobs for worker key');

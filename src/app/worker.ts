@@ -95,9 +95,9 @@ export function jobAdmission(config: Config, redis: Redis, now: () => number = D
 export async function startWorker(config: Config, opts: WorkerOptions): Promise<AnonymiserWorker> {
   const { log, metrics, store } = opts;
   const now = opts.now ?? Date.now;
-  const redis = workerConnection(config.redis.url);
+  const redis = workerConnection(config.redis);
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'worker redis connection error'));
-  await waitReady(redis, config.redis.url);
+  await waitReady(redis, config.redis);
   await assertNoEviction(redis);
   const privateKey = workerSealKey(config, log);
   log.info({ sealKey: keyFingerprint(publicKeyOf(privateKey)) }, 'worker opens jobs sealed for key');
@@ -146,7 +146,7 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
   });
   const consumer = startConsumer(
     {
-      redisUrl: config.redis.url,
+      redis: config.redis,
       queueName: config.redis.queueName,
       prefix: config.redis.prefix,
       concurrency: config.worker.concurrency,

@@ -24,7 +24,7 @@
  * - Redis unreachable: `consume` throws and the caller answers 503, like any
  *   other queue failure.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { GroupCommit } from '../lib/group-commit.js';
 import type { Redis } from '../queue/redis.js';
@@ -57,6 +57,9 @@ for i, key in ipairs(KEYS) do
 end
 return out`;
 
+/** EVALSHA of INCR_ALL: the script's text goes to Redis only when the node that holds the keys lacks it. */
+const INCR_ALL_SHA = createHash('sha1').update(INCR_ALL).digest('hex');
+
 const OK: RateDecision = { ok: true };
 /** A flush carries at most this many requests; more arriving in one tick go in the next call. */
 const MAX_GROUP = 1000;
@@ -80,12 +83,11 @@ export class RateLimiter {
   private readonly now: () => number;
   /** key → end of the window in which it went over its limit. */
   private readonly blocked = new LRUCache<string, number>({ max: 10_000 });
-  private sha: string | undefined;
   /** Requests counted together: one commit is one script call, and says each request's decision. */
   private readonly groups: GroupCommit<PendingRequest, Map<PendingRequest, RateDecision>>;
 
   constructor(
-    private readonly redis: Pick<Redis, 'evalsha' | 'script'>,
+    private readonly redis: Pick<Redis, 'evalsha' | 'eval'>,
     private readonly opts: RateLimitOptions,
   ) {
     this.secret = opts.secret ? Buffer.from(opts.secret, 'utf8') : randomBytes(32);
@@ -187,16 +189,15 @@ export class RateLimiter {
   }
 
   private async incr(keys: string[], increments: number[], expireMs: number): Promise<unknown[]> {
-    if (this.sha) {
-      try {
-        return (await this.redis.evalsha(this.sha, keys.length, ...keys, expireMs, ...increments)) as unknown[];
-      } catch (err) {
-        // After a Redis restart or SCRIPT FLUSH the script is gone: load it again below.
-        if (!/NOSCRIPT/.test((err as Error).message)) throw err;
-      }
+    try {
+      return (await this.redis.evalsha(INCR_ALL_SHA, keys.length, ...keys, expireMs, ...increments)) as unknown[];
+    } catch (err) {
+      // Not cached on that node (first use, a Redis restart, SCRIPT FLUSH). EVAL, not SCRIPT LOAD: in a Redis
+      // Cluster a keyless SCRIPT LOAD goes to any node, EVAL goes with its keys to the node that holds their
+      // slot and caches the script there.
+      if (!/NOSCRIPT/.test((err as Error).message)) throw err;
     }
-    this.sha = (await this.redis.script('LOAD', INCR_ALL)) as string;
-    return (await this.redis.evalsha(this.sha, keys.length, ...keys, expireMs, ...increments)) as unknown[];
+    return (await this.redis.eval(INCR_ALL, keys.length, ...keys, expireMs, ...increments)) as unknown[];
   }
 }
 

@@ -84,6 +84,61 @@ const sitesSchema = z
       .refine((o) => Object.keys(o).length > 0, 'at least one site is required'),
   );
 
+/**
+ * REDIS_URL names one Redis (`redis://[user:password@]host:port[/db]`, `rediss://` for TLS) or a Redis
+ * Cluster (`redis+cluster://[user:password@]host:port,host:port,…`, `rediss+cluster://` for TLS): some
+ * reachable nodes of it, from which the clients learn the rest. A cluster has no database index.
+ */
+export interface RedisCluster {
+  readonly nodes: readonly { readonly host: string; readonly port: number }[];
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  readonly tls: boolean;
+}
+
+const REDIS_URL_FORMS = 'must be redis://[user:password@]host:port[/db] (rediss:// for TLS), or a Redis Cluster: redis+cluster://[user:password@]host:port,host:port,… (rediss+cluster:// for TLS)';
+const CLUSTER_URL = /^(rediss?)\+cluster:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^@/?#]+)\/?$/;
+const CLUSTER_NODE = /^(?:\[([0-9A-Fa-f:.]{2,45})\]|([A-Za-z0-9.-]{1,253})):([0-9]{1,5})$/;
+
+function parseRedisUrl(url: string): { url: string; cluster: RedisCluster | undefined } | string {
+  if (/^rediss?\+cluster:/i.test(url)) {
+    const m = CLUSTER_URL.exec(url);
+    if (!m) return `${REDIS_URL_FORMS}; a cluster URL has no database index, path or query`;
+    const nodes: { host: string; port: number }[] = [];
+    for (const part of m[4]!.split(',')) {
+      const n = CLUSTER_NODE.exec(part.trim());
+      const port = Number(n?.[3]);
+      if (!n || port < 1 || port > 65535) return `cluster node ${JSON.stringify(part.slice(0, 80))} is not host:port (e.g. 10.0.0.5:7000 or [::1]:7000)`;
+      nodes.push({ host: n[1] ?? n[2]!, port });
+    }
+    try {
+      const username = m[2] ? decodeURIComponent(m[2]) : undefined;
+      const password = m[3] ? decodeURIComponent(m[3]) : undefined;
+      return { url, cluster: { nodes, username, password, tls: m[1] === 'rediss' } };
+    } catch {
+      return 'the user or password of the cluster URL is not valid percent-encoding';
+    }
+  }
+  try {
+    const u = new URL(url);
+    if (u.protocol === 'redis:' || u.protocol === 'rediss:') return { url, cluster: undefined };
+  } catch {}
+  return REDIS_URL_FORMS;
+}
+
+/**
+ * The hash tag Redis Cluster hashes `key` by (the text between its first `{` and the next `}`, when not
+ * empty), or undefined. Every key of the pipeline starts with QUEUE_PREFIX, so a prefix holding a tag puts
+ * them all in one slot: BullMQ's scripts (and ours) touch several keys at once, and a cluster runs a script
+ * only when all its keys share a slot.
+ */
+export function hashTag(key: string): string | undefined {
+  const open = key.indexOf('{');
+  if (open < 0) return undefined;
+  const close = key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : undefined;
+}
+
 const FAULT = /^(crash-at:(mid-anonymise|before-insert|after-insert)(:[0-9]{1,6})?|store-down-while-file|poison-while-file|stop-merges)$/;
 
 const tokenSchema = z.string().min(16, 'must be at least 16 characters').optional();
@@ -103,8 +158,17 @@ const envSchema = z.object({
   QUERY_MAX_RESULT_BYTES: intIn(1024, 100 * 1024 * 1024 * 1024, 100 * 1024 * 1024),
   QUERY_CONCURRENCY: intIn(1, 64, 2),
   HOST: z.string().default('0.0.0.0'),
-  REDIS_URL: z.string().url('must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
-  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9:{}_-]{1,64}$/, 'letters, digits, : { } _ -').default('anon'),
+  REDIS_URL: z
+    .string()
+    .default('redis://127.0.0.1:6379')
+    .transform((url, ctx) => {
+      const parsed = parseRedisUrl(url);
+      if (typeof parsed !== 'string') return parsed;
+      ctx.addIssue({ code: 'custom', message: parsed });
+      return z.NEVER;
+    }),
+  // Unset: 'anon', or '{anon}' with a Redis Cluster (a hash tag is required there: see hashTag).
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9:{}_-]{1,64}$/, 'letters, digits, : { } _ -').optional(),
   QUEUE_NAME: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('events'),
   CLICKHOUSE_URL: z.string().url('must be an http(s):// URL of a ClickHouse server').optional(),
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/).default('analytics'),
@@ -212,7 +276,13 @@ export interface Config {
     /** Queries running at once; more get 429 + Retry-After. */
     readonly concurrency: number;
   };
-  readonly redis: { readonly url: string; readonly prefix: string; readonly queueName: string };
+  readonly redis: {
+    readonly url: string;
+    /** Set when REDIS_URL names a Redis Cluster (redis+cluster://…); then `prefix` holds a hash tag. */
+    readonly cluster?: RedisCluster | undefined;
+    readonly prefix: string;
+    readonly queueName: string;
+  };
   readonly store: {
     /** undefined → embedded chDB in `dataDir/clickhouse`. */
     readonly url: string | undefined;
@@ -301,7 +371,7 @@ export function loadConfig(env: Env = process.env): Config {
         const name = i.path[0] === undefined ? '(environment)' : String(i.path[0]);
         const where = i.path.length > 1 ? ` at ${i.path.slice(1).join('.')}` : '';
         const got = cleaned[name];
-        const shown = got === undefined || /TOKEN|KEY|PASSWORD|SECRET/.test(name) ? '' : ` (got ${JSON.stringify(got.slice(0, 80))})`;
+        const shown = got === undefined || /TOKEN|KEY|PASSWORD|SECRET/.test(name) || /:\/\/[^/]*@/.test(got) ? '' : ` (got ${JSON.stringify(got.slice(0, 80))})`;
         return `${name}${where}: ${i.message}${shown}`;
       }),
     );
@@ -312,6 +382,14 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if ((e.COLLECTOR_ID === undefined) !== (e.COLLECTOR_SIGNING_KEY === undefined)) {
     throw new ConfigError(['COLLECTOR_ID and COLLECTOR_SIGNING_KEY go together: set both (npm run keygen -- --collector ID) or neither']);
+  }
+  const redisCluster = e.REDIS_URL.cluster;
+  const prefix = e.QUEUE_PREFIX ?? (redisCluster ? '{anon}' : 'anon');
+  if (redisCluster && hashTag(prefix) === undefined) {
+    throw new ConfigError([
+      `QUEUE_PREFIX: with a Redis Cluster (REDIS_URL=redis+cluster://…) the prefix must hold a hash tag, e.g. {anon} or {${prefix.replace(/[{}]/g, '')}} (got ${JSON.stringify(prefix)}): ` +
+        'BullMQ and the pipeline run scripts over several keys at once, and Redis Cluster runs a script only when all its keys are in one slot; the tag puts every key there',
+    ]);
   }
   const trustProxy = parseTrustProxy(e.TRUST_PROXY);
   const dataDir = path.resolve(e.DATA_DIR);
@@ -327,7 +405,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxResultBytes: e.QUERY_MAX_RESULT_BYTES,
       concurrency: e.QUERY_CONCURRENCY,
     },
-    redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX, queueName: e.QUEUE_NAME },
+    redis: { url: e.REDIS_URL.url, cluster: redisCluster, prefix, queueName: e.QUEUE_NAME },
     store: {
       url: e.CLICKHOUSE_URL,
       database: e.CLICKHOUSE_DATABASE,

@@ -18,7 +18,7 @@
  * docs/operations.md §5 says what to do about old ones). A Redis that refuses
  * the command (a managed service renaming it) is reported, never fatal.
  */
-import type { Redis } from './redis.js';
+import { isCluster, type Redis } from './redis.js';
 
 const DAY_MS = 86_400_000;
 
@@ -32,9 +32,12 @@ export interface AofHousekeeping {
 export function aofHousekeeping(redis: Redis, prefix: string, now: () => number = Date.now): AofHousekeeping {
   return {
     async run() {
-      const info = await redis.info('persistence');
-      if (!/^aof_enabled:1\b/m.test(info)) return 'aof_off';
-      if (/^aof_rewrite_in_progress:1\b/m.test(info)) return 'in_progress';
+      // A Redis Cluster: every node (primaries and replicas) keeps an AOF of its own, and each is rewritten.
+      const nodes = isCluster(redis) ? redis.nodes('all') : [redis];
+      const infos = await Promise.all(nodes.map((node) => node.info('persistence')));
+      const withAof = nodes.filter((_, i) => /^aof_enabled:1\b/m.test(infos[i]!));
+      if (withAof.length === 0) return 'aof_off';
+      if (infos.some((info) => /^aof_rewrite_in_progress:1\b/m.test(info))) return 'in_progress';
       const t = now();
       const day = new Date(t).toISOString().slice(0, 10);
       const marker = `${prefix}:aof-rewrite:${day}`;
@@ -42,7 +45,7 @@ export function aofHousekeeping(redis: Redis, prefix: string, now: () => number 
       const set = await redis.set(marker, '1', 'PXAT', (Math.floor(t / DAY_MS) + 2) * DAY_MS, 'NX');
       if (set !== 'OK') return 'done_today';
       try {
-        await redis.bgrewriteaof();
+        for (const node of withAof) await node.bgrewriteaof();
       } catch (err) {
         // Let the next hourly check try again (e.g. a rewrite that another client started in between).
         await redis.del(marker).catch(() => {});

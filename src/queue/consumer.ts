@@ -7,7 +7,7 @@
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { SealedJobData } from './job.js';
-import { workerConnection, type Redis } from './redis.js';
+import { workerConnection, type Redis, type RedisTarget } from './redis.js';
 
 export class PermanentJobError extends Error {
   override readonly name = 'PermanentJobError';
@@ -47,7 +47,8 @@ export interface QueuedJob {
 }
 
 export interface ConsumerOptions {
-  redisUrl: string;
+  /** Redis or a Redis Cluster (the configuration's `redis` slice, or a redis:// URL). */
+  redis: RedisTarget;
   queueName: string;
   prefix: string;
   concurrency: number;
@@ -70,7 +71,7 @@ export interface Consumer {
 }
 
 export function startConsumer(opts: ConsumerOptions, processor: (job: QueuedJob) => Promise<void>): Consumer {
-  const connection = workerConnection(opts.redisUrl);
+  const connection = workerConnection(opts.redis);
   const maxBackoffMs = opts.maxBackoffMs ?? 30_000;
   const pausedListeners: ((p: { dependency: string; pauseMs: number; error: string }) => void)[] = [];
   // Outage backoff: grows by one step each time a pause has run out and the dependency is still down.
