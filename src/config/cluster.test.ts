@@ -1,4 +1,4 @@
-/** The scale-out settings of src/config/config.ts: REDIS_URL naming a Redis Cluster, its prefix rule. */
+/** The scale-out settings of src/config/config.ts: REDIS_URL naming a Redis Cluster, its prefix rule, CLICKHOUSE_CLUSTER. */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, hashTag, loadConfig } from './config.js';
 
@@ -60,3 +60,15 @@ describe('REDIS_URL naming a Redis Cluster', () => {
   });
 });
 
+describe('CLICKHOUSE_CLUSTER', () => {
+  it('names a cluster (or a macro) of a ClickHouse server', () => {
+    expect(loadConfig({ CLICKHOUSE_URL: 'http://ch:8123', CLICKHOUSE_CLUSTER: 'analytics_2x2' }).store.cluster).toBe('analytics_2x2');
+    expect(loadConfig({ CLICKHOUSE_URL: 'http://ch:8123', CLICKHOUSE_CLUSTER: '{cluster}' }).store.cluster).toBe('{cluster}');
+    expect(loadConfig({}).store.cluster).toBeUndefined();
+  });
+
+  it('needs a server, and a plain name', () => {
+    expect(problems({ CLICKHOUSE_CLUSTER: 'c1' })).toMatch(/CLICKHOUSE_CLUSTER: needs CLICKHOUSE_URL/);
+    expect(problems({ CLICKHOUSE_URL: 'http://ch:8123', CLICKHOUSE_CLUSTER: "c1' SETTINGS x=1" })).toMatch(/CLICKHOUSE_CLUSTER: must name a cluster/);
+  });
+});

@@ -172,6 +172,12 @@ const envSchema = z.object({
   QUEUE_NAME: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('events'),
   CLICKHOUSE_URL: z.string().url('must be an http(s):// URL of a ClickHouse server').optional(),
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/).default('analytics'),
+  // A cluster of the servers' remote_servers (or a macro such as {cluster}): the migrations then create
+  // replicated, sharded tables ON CLUSTER (src/store/cluster-ddl.ts).
+  CLICKHOUSE_CLUSTER: z
+    .string()
+    .regex(/^([A-Za-z_][A-Za-z0-9_-]{0,63}|\{[A-Za-z_][A-Za-z0-9_]{0,63}\})$/, "must name a cluster of the servers' remote_servers (letters, digits, _ -) or be a macro such as {cluster}")
+    .optional(),
   CLICKHOUSE_USER: z.string().optional(),
   CLICKHOUSE_PASSWORD: z.string().optional(),
   DATA_DIR: z.string().default('./data'),
@@ -287,6 +293,8 @@ export interface Config {
     /** undefined → embedded chDB in `dataDir/clickhouse`. */
     readonly url: string | undefined;
     readonly database: string;
+    /** CLICKHOUSE_CLUSTER: migrations create replicated local tables and Distributed tables ON CLUSTER this. */
+    readonly cluster?: string | undefined;
     readonly username: string | undefined;
     readonly password: string | undefined;
     readonly dataDir: string;
@@ -391,6 +399,9 @@ export function loadConfig(env: Env = process.env): Config {
         'BullMQ and the pipeline run scripts over several keys at once, and Redis Cluster runs a script only when all its keys are in one slot; the tag puts every key there',
     ]);
   }
+  if (e.CLICKHOUSE_CLUSTER !== undefined && e.CLICKHOUSE_URL === undefined) {
+    throw new ConfigError(['CLICKHOUSE_CLUSTER: needs CLICKHOUSE_URL (a server of that cluster); the embedded ClickHouse is a single node']);
+  }
   const trustProxy = parseTrustProxy(e.TRUST_PROXY);
   const dataDir = path.resolve(e.DATA_DIR);
   const config: Config = {
@@ -409,6 +420,7 @@ export function loadConfig(env: Env = process.env): Config {
     store: {
       url: e.CLICKHOUSE_URL,
       database: e.CLICKHOUSE_DATABASE,
+      cluster: e.CLICKHOUSE_CLUSTER,
       username: e.CLICKHOUSE_USER,
       password: e.CLICKHOUSE_PASSWORD,
       dataDir,

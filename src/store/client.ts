@@ -58,7 +58,9 @@ function onLoopback(url: string): boolean {
 export async function openStore(cfg: Config['store']): Promise<Store> {
   if (cfg.url) {
     const admin = createClient({ url: cfg.url, username: cfg.username, password: cfg.password });
-    await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${cfg.database}` }).catch(() => {
+    // On a cluster (CLICKHOUSE_CLUSTER) the database must exist on every node before tables are made ON CLUSTER.
+    const onCluster = cfg.cluster ? ` ON CLUSTER '${cfg.cluster}'` : '';
+    await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${cfg.database}${onCluster}` }).catch(() => {
       // An ingest user may lack CREATE DATABASE; the database then must exist already.
     });
     await admin.close();

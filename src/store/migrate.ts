@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { clusterPlan, runDdl, storageTable, type ClusterPlan } from './cluster-ddl.js';
 import { AUDIT_RETENTION_DAYS } from './audit.js';
 import { NETWORK_COLUMNS, NETWORK_DAYS } from './rollup.js';
 
@@ -18,10 +19,14 @@ export interface MigrationVars {
   RETENTION_DAYS: number;
   AGGREGATE_RETENTION_MONTHS: number;
   K_ANONYMITY: number;
+  /** CLICKHOUSE_CLUSTER, not a template variable: every statement is rewritten for that cluster (src/store/cluster-ddl.ts). */
+  cluster?: string;
 }
 
-export function migrationVars(store: { retentionDays: number; aggregateRetentionMonths: number; kAnonymity: number }): MigrationVars {
-  return { RETENTION_DAYS: store.retentionDays, AGGREGATE_RETENTION_MONTHS: store.aggregateRetentionMonths, K_ANONYMITY: store.kAnonymity };
+export function migrationVars(store: { retentionDays: number; aggregateRetentionMonths: number; kAnonymity: number; cluster?: string }): MigrationVars {
+  const vars: MigrationVars = { RETENTION_DAYS: store.retentionDays, AGGREGATE_RETENTION_MONTHS: store.aggregateRetentionMonths, K_ANONYMITY: store.kAnonymity };
+  if (store.cluster) vars.cluster = store.cluster;
+  return vars;
 }
 
 export interface Migration {
@@ -63,23 +68,30 @@ export function splitStatements(sql: string): string[] {
     .filter(Boolean);
 }
 
+export const SCHEMA_MIGRATIONS_DDL = `CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied_at DateTime DEFAULT now())
+            ENGINE = ReplacingMergeTree ORDER BY version`;
+
+/** On a ClickHouse cluster (vars.cluster): where each table of the migrations lives. Undefined on one node. */
+export function clusterPlanOf(vars: MigrationVars): ClusterPlan | undefined {
+  return vars.cluster ? clusterPlan(vars.cluster, [SCHEMA_MIGRATIONS_DDL, ...loadMigrations(vars).flatMap((m) => m.statements)]) : undefined;
+}
+
 export async function migrate(client: ClickHouseClient, vars: MigrationVars, log?: { info: (o: object, m: string) => void }): Promise<number> {
-  await client.command({
-    query: `CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied_at DateTime DEFAULT now())
-            ENGINE = ReplacingMergeTree ORDER BY version`,
-  });
+  // Every statement goes through runDdl: as written on one node, rewritten for CLICKHOUSE_CLUSTER on a cluster.
+  const plan = clusterPlanOf(vars);
+  await runDdl(client, SCHEMA_MIGRATIONS_DDL, plan);
   const rs = await client.query({ query: 'SELECT version FROM schema_migrations FINAL', format: 'JSONEachRow' });
   const done = new Set((await rs.json<{ version: number }>()).map((r) => Number(r.version)));
   let applied = 0;
   for (const m of loadMigrations(vars)) {
     if (done.has(m.version)) continue;
-    for (const statement of m.statements) await client.command({ query: statement });
+    for (const statement of m.statements) await runDdl(client, statement, plan);
     await client.insert({ table: 'schema_migrations', values: [{ version: m.version, name: m.name }], format: 'JSONEachRow' });
     log?.info({ migration: m.name }, 'applied migration');
     applied++;
   }
   await applyRetention(client, vars, log);
-  for (const statement of loadViews(vars)) await client.command({ query: statement });
+  for (const statement of loadViews(vars)) await runDdl(client, statement, plan);
   return applied;
 }
 
@@ -141,16 +153,18 @@ export async function applyRetention(client: ClickHouseClient, vars: MigrationVa
     format: 'JSONEachRow',
   });
   const tables = new Map((await rs.json<{ name: string; create_table_query: string }>()).map((r) => [r.name, r.create_table_query]));
+  // On a cluster the TTL is on each table's local part (the Distributed one has none).
+  const plan = clusterPlanOf(vars);
   for (const { table, ttl, interval } of retentionTtls(vars)) {
-    const ddl = tables.get(table);
+    const ddl = tables.get(storageTable(table, plan));
     if (ddl === undefined || ddl.includes(interval)) continue;
     const before = ttlDays(ddl);
     const after = ttlDays(`TTL ${interval}`);
-    await client.command({ query: `ALTER TABLE ${table} MODIFY TTL ${ttl} SETTINGS materialize_ttl_after_modify = 0` });
+    await runDdl(client, `ALTER TABLE ${table} MODIFY TTL ${ttl} SETTINGS materialize_ttl_after_modify = 0`, plan);
     log?.info({ table, ttl: interval }, 'retention changed');
     if (before === undefined || (after !== undefined && after < before)) {
       const t0 = Date.now();
-      await client.command({ query: `ALTER TABLE ${table} MATERIALIZE TTL SETTINGS mutations_sync = 2` });
+      await runDdl(client, `ALTER TABLE ${table} MATERIALIZE TTL SETTINGS mutations_sync = 2`, plan);
       log?.info({ table, ttl: interval, ms: Date.now() - t0 }, 'retention shortened: rows past it removed now');
     }
   }
@@ -168,8 +182,9 @@ export async function applyRetention(client: ClickHouseClient, vars: MigrationVa
  */
 export async function applyColumnRetention(client: ClickHouseClient, vars: MigrationVars, log?: { info: (o: object, m: string) => void }, days = NETWORK_DAYS): Promise<void> {
   const interval = `toIntervalDay(${days})`;
+  const plan = clusterPlanOf(vars);
   for (const [table, name] of NETWORK_COLUMNS) {
-    const rs = await client.query({ query: 'SELECT create_table_query FROM system.tables WHERE database = currentDatabase() AND name = {t:String}', query_params: { t: table }, format: 'JSONEachRow' });
+    const rs = await client.query({ query: 'SELECT create_table_query FROM system.tables WHERE database = currentDatabase() AND name = {t:String}', query_params: { t: storageTable(table, plan) }, format: 'JSONEachRow' });
     const ddl = (await rs.json<{ create_table_query: string }>())[0]?.create_table_query;
     const at = ddl?.indexOf(`\`${name}\` `) ?? -1;
     if (!ddl || at < 0) continue;
@@ -177,11 +192,11 @@ export async function applyColumnRetention(client: ClickHouseClient, vars: Migra
     const column = ddl.slice(at, next < 0 ? undefined : at + 1 + next);
     if (column.includes(interval)) continue;
     const before = /toIntervalDay\((\d+)\)/.exec(column)?.[1];
-    await client.command({ query: `ALTER TABLE ${table} MODIFY COLUMN ${name} TTL day + INTERVAL ${days} DAY SETTINGS materialize_ttl_after_modify = 0` });
+    await runDdl(client, `ALTER TABLE ${table} MODIFY COLUMN ${name} TTL day + INTERVAL ${days} DAY SETTINGS materialize_ttl_after_modify = 0`, plan);
     log?.info({ table, column: name, ttl: interval }, 'retention changed');
     // Shorter: forget now, as for the table TTLs (applyRetention).
     if (before === undefined || days < Number(before)) {
-      await client.command({ query: `ALTER TABLE ${table} MATERIALIZE TTL SETTINGS mutations_sync = 2` });
+      await runDdl(client, `ALTER TABLE ${table} MATERIALIZE TTL SETTINGS mutations_sync = 2`, plan);
     }
   }
 }
