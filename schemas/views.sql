@@ -384,3 +384,404 @@ FROM
 )
 GROUP BY from_page, to_page
 ORDER BY transitions DESC, from_page, to_page;
+
+-- ---------------------------------------------------------------------------
+-- Which layout sells (issue 13; schemas/020_items_experiments.sql). The same
+-- release rule: cells of one UTC day, k visitors AND k networks, figures are
+-- sums of released cells.
+
+-- The k of this start, for the daily rollup's pooled (other) values of custom props (src/store/rollup.ts). Not an
+-- analyst view.
+CREATE OR REPLACE VIEW k_anonymity AS SELECT toUInt16({{K_ANONYMITY}}) AS k;
+
+-- Product tiles: impressions, clicks and click-through per tile and position in a list (level 'item'), and per
+-- position whatever the tile (level 'position', item ''). Position-level cells are counted on their own at insert
+-- time (schemas/020), so a position is shown when k visitors from k networks saw or clicked a tile there that day,
+-- whichever tiles they were. `list` = '*' for every list.
+CREATE OR REPLACE VIEW v_items SQL SECURITY DEFINER AS
+SELECT if(item = '', 'position', 'item') AS level, list, item, position,
+       sum(c_impressions) AS impressions, sum(c_clicks) AS clicks,
+       if(impressions > 0, round(clicks / impressions, 4), NULL) AS ctr,
+       uniqCombinedMerge(12)(c_visitors) AS visitors
+FROM
+(
+        SELECT day, list, item, position, sum(impressions) AS c_impressions, sum(clicks) AS c_clicks, uniqCombinedMergeState(12)(visitors) AS c_visitors
+        FROM agg_items_daily
+        WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND ({list:String} = '*' OR list = {list:String})
+        GROUP BY day, list, item, position
+        HAVING uniqCombinedMerge(12)(visitors) >= {{K_ANONYMITY}}
+           AND greatest(uniqCombinedMerge(12)(networks), max(network_count)) >= {{K_ANONYMITY}}
+)
+GROUP BY list, item, position
+ORDER BY level, list, position, item;
+
+-- Custom props of one event name, by key and value. A value is shown from its released (day, key, value) cells.
+-- The values hidden on a day are pooled into that day's `(other)` cell of the key, itself released only with k
+-- visitors and k networks (so no single hidden value can make it up): from the states while the day is live, from
+-- the daily rollup's pool (formed under this k) once it is rolled up.
+CREATE OR REPLACE VIEW v_custom_props SQL SECURITY DEFINER AS
+SELECT key, value, sum(c_events) AS events, uniqCombinedMerge(12)(c_visitors) AS visitors
+FROM
+(
+    SELECT day, key, value, c_events, c_visitors
+    FROM
+    (
+        SELECT day, key, value, sum(events) AS c_events, uniqCombinedMergeState(12)(visitors) AS c_visitors,
+               uniqCombinedMerge(12)(visitors) >= {{K_ANONYMITY}}
+               AND greatest(uniqCombinedMerge(12)(networks), max(network_count)) >= {{K_ANONYMITY}} AS released
+        FROM agg_custom_props_daily
+        WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND name = {name:String}
+        GROUP BY day, key, value
+    )
+    WHERE released
+    UNION ALL
+    SELECT day, key, '(other)' AS value, sum(ev) AS c_events, uniqCombinedMergeState(12)(st) AS c_visitors
+    FROM
+    (
+        SELECT day, key, sum(ev) AS ev, uniqCombinedMergeState(12)(st) AS st, uniqCombinedMerge(12)(nst) AS nets
+        FROM
+        (
+            SELECT day, key, value, sum(events) AS ev, uniqCombinedMergeState(12)(visitors) AS st, uniqCombinedMergeState(12)(networks) AS nst
+            FROM agg_custom_props_daily
+            WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND name = {name:String}
+              AND day NOT IN (SELECT day FROM rollup_days)
+            GROUP BY day, key, value
+            HAVING NOT (uniqCombinedMerge(12)(visitors) >= {{K_ANONYMITY}}
+                        AND greatest(uniqCombinedMerge(12)(networks), max(network_count)) >= {{K_ANONYMITY}})
+        )
+        GROUP BY day, key
+        UNION ALL
+        SELECT day, key, events AS ev, visitors AS st, networks AS nets
+        FROM agg_custom_props_other_daily FINAL
+        WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND name = {name:String}
+          AND k = {{K_ANONYMITY}} AND day IN (SELECT day FROM rollup_days)
+    )
+    GROUP BY day, key
+    HAVING uniqCombinedMerge(12)(st) >= {{K_ANONYMITY}} AND max(nets) >= {{K_ANONYMITY}}
+)
+GROUP BY key, value
+ORDER BY key, value = '(other)', events DESC, value;
+
+-- Page views of one page by its allowlisted query parameters (schemas/021): the demo's product pages are one path,
+-- /demo/product, told apart by ?sku=…. A cell is (day, param, value) within the page.
+CREATE OR REPLACE VIEW v_page_params SQL SECURITY DEFINER AS
+SELECT param, value, sum(c_pageviews) AS pageviews, uniqCombinedMerge(12)(c_visitors) AS visitors
+FROM
+(
+        SELECT day, param, value, sum(pageviews) AS c_pageviews, uniqCombinedMergeState(12)(visitors) AS c_visitors
+        FROM agg_page_params_daily
+        WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
+        GROUP BY day, param, value
+        HAVING uniqCombinedMerge(12)(visitors) >= {{K_ANONYMITY}}
+           AND greatest(uniqCombinedMerge(12)(networks), max(network_count)) >= {{K_ANONYMITY}}
+)
+GROUP BY param, value
+ORDER BY pageviews DESC, param, value;
+
+-- Per device class (desktop, mobile, tablet, …; `device`): v_pages, v_scroll_depth and v_visible_time for the page
+-- views of one device class, whose cells are (day, page, device) and (day, bucket) within a page and device. The
+-- device of a page view's engagement is its visitor's (agg_visitor_networks); rolled-up days come from the
+-- per-device rollups (src/store/rollup.ts devicePageviews: the same expressions).
+CREATE OR REPLACE VIEW v_pages_by_device SQL SECURITY DEFINER AS
+SELECT p.page AS page, pageviews, visitors, median_visible_ms, p75_visible_ms, median_scroll_depth, p75_scroll_depth
+FROM
+(
+    SELECT path AS page, sum(c_pageviews) AS pageviews, uniqCombinedMerge(12)(c_visitors) AS visitors
+    FROM
+    (
+        SELECT day, path, sum(pageviews) AS c_pageviews, uniqCombinedMergeState(12)(visitors) AS c_visitors
+        FROM agg_page_devices_daily
+        WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND device_type = {device:String}
+        GROUP BY day, path
+        HAVING uniqCombinedMerge(12)(visitors) >= {{K_ANONYMITY}}
+           AND greatest(uniqCombinedMerge(12)(networks), max(network_count)) >= {{K_ANONYMITY}}
+    )
+    GROUP BY page
+) AS p
+LEFT JOIN
+(
+    SELECT
+        e.path AS page,
+        quantilesMerge(0.5, 0.75)(e.qv) AS qv,
+        quantilesMerge(0.5, 0.75)(e.qs) AS qs,
+        toUInt32(ifNotFinite(qv[1], 0)) AS median_visible_ms,
+        toUInt32(ifNotFinite(qv[2], 0)) AS p75_visible_ms,
+        toUInt8(ifNotFinite(qs[1], 0)) AS median_scroll_depth,
+        toUInt8(ifNotFinite(qs[2], 0)) AS p75_scroll_depth
+    FROM
+    (
+        SELECT day, path, quantilesState(0.5, 0.75)(v) AS qv, quantilesState(0.5, 0.75)(s) AS qs
+        FROM
+        (
+            SELECT e.day AS day, e.path AS path, e.v AS v, e.s AS s
+            FROM
+            (
+                SELECT day, path, pageview_id, any(visitor_id) AS vid, max(visible_ms) AS v, max(scroll) AS s
+                FROM agg_pageview_engagement
+                WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+                  AND day NOT IN (SELECT day FROM rollup_days)
+                GROUP BY day, path, pageview_id
+            ) AS e
+            INNER JOIN
+            (
+                SELECT day, visitor_id, max(device_type) AS device_type
+                FROM agg_visitor_networks
+                WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+                GROUP BY day, visitor_id
+            ) AS d ON d.day = e.day AND d.visitor_id = e.vid
+            WHERE d.device_type = {device:String}
+        )
+        GROUP BY day, path
+        UNION ALL
+        SELECT day, path, visible_ms AS qv, scroll AS qs
+        FROM agg_engagement_device_daily FINAL
+        WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND device_type = {device:String}
+          AND day IN (SELECT day FROM rollup_days)
+    ) AS e
+    INNER JOIN
+    (
+        SELECT day, path
+        FROM agg_page_devices_daily
+        WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND device_type = {device:String}
+        GROUP BY day, path
+        HAVING uniqCombinedMerge(12)(visitors) >= {{K_ANONYMITY}}
+           AND greatest(uniqCombinedMerge(12)(networks), max(network_count)) >= {{K_ANONYMITY}}
+    ) AS r ON r.day = e.day AND r.path = e.path
+    GROUP BY page
+) AS q ON q.page = p.page
+ORDER BY pageviews DESC, page;
+
+CREATE OR REPLACE VIEW v_scroll_depth_by_device SQL SECURITY DEFINER AS
+SELECT depth, sum(c_views) AS views, uniqCombinedMerge(12)(c_visitors) AS visitors
+FROM
+(
+        SELECT day, depth, sum(n) AS c_views, uniqCombinedMergeState(12)(st) AS c_visitors
+        FROM
+        (
+            SELECT day, toUInt8(intDiv(s, 10) * 10) AS depth, count() AS n, uniqCombinedState(12)(vid) AS st, uniqCombined(12)(net) AS nets
+            FROM
+            (
+                SELECT e.day AS day, e.vid AS vid, e.net AS net, e.s AS s
+                FROM
+                (
+                    SELECT day, pageview_id, any(visitor_id) AS vid, max(network) AS net, max(scroll) AS s
+                    FROM agg_pageview_engagement
+                    WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
+                      AND day NOT IN (SELECT day FROM rollup_days)
+                    GROUP BY day, pageview_id
+                ) AS e
+                INNER JOIN
+                (
+                    SELECT day, visitor_id, max(device_type) AS device_type
+                    FROM agg_visitor_networks
+                    WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+                    GROUP BY day, visitor_id
+                ) AS d ON d.day = e.day AND d.visitor_id = e.vid
+                WHERE d.device_type = {device:String}
+            )
+            GROUP BY day, depth
+            UNION ALL
+            SELECT day, depth, views AS n, visitors AS st, networks AS nets
+            FROM agg_scroll_device_daily FINAL
+            WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String} AND device_type = {device:String}
+              AND day IN (SELECT day FROM rollup_days)
+        )
+        GROUP BY day, depth
+        HAVING uniqCombinedMerge(12)(st) >= {{K_ANONYMITY}} AND max(nets) >= {{K_ANONYMITY}}
+)
+GROUP BY depth
+ORDER BY depth;
+
+CREATE OR REPLACE VIEW v_visible_time_by_device SQL SECURITY DEFINER AS
+SELECT from_s, sum(c_views) AS views, uniqCombinedMerge(12)(c_visitors) AS visitors
+FROM
+(
+        SELECT day, from_s, sum(n) AS c_views, uniqCombinedMergeState(12)(st) AS c_visitors
+        FROM
+        (
+            SELECT day, toUInt16(multiIf(v < 1000, 0, v < 3000, 1, v < 10000, 3, v < 30000, 10, v < 60000, 30, v < 180000, 60, 180)) AS from_s,
+                   count() AS n, uniqCombinedState(12)(vid) AS st, uniqCombined(12)(net) AS nets
+            FROM
+            (
+                SELECT e.day AS day, e.vid AS vid, e.net AS net, e.v AS v
+                FROM
+                (
+                    SELECT day, pageview_id, any(visitor_id) AS vid, max(network) AS net, max(visible_ms) AS v
+                    FROM agg_pageview_engagement
+                    WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
+                      AND day NOT IN (SELECT day FROM rollup_days)
+                    GROUP BY day, pageview_id
+                ) AS e
+                INNER JOIN
+                (
+                    SELECT day, visitor_id, max(device_type) AS device_type
+                    FROM agg_visitor_networks
+                    WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+                    GROUP BY day, visitor_id
+                ) AS d ON d.day = e.day AND d.visitor_id = e.vid
+                WHERE d.device_type = {device:String}
+            )
+            GROUP BY day, from_s
+            UNION ALL
+            SELECT day, from_s, views AS n, visitors AS st, networks AS nets
+            FROM agg_visible_time_device_daily FINAL
+            WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String} AND device_type = {device:String}
+              AND day IN (SELECT day FROM rollup_days)
+        )
+        GROUP BY day, from_s
+        HAVING uniqCombinedMerge(12)(st) >= {{K_ANONYMITY}} AND max(nets) >= {{K_ANONYMITY}}
+)
+GROUP BY from_s
+ORDER BY from_s;
+
+-- Layout experiments. The unit is the visitor-day (daily salts make days unlinkable), assigned to the arm it was
+-- shown first that day; it converts when it reaches `goal` at or after that first exposure (to the second):
+--   goal '/checkout/done' a page view of that path; '/products/*' (a trailing *) of any path under it;
+--   goal 'item:usb-c-65w' a click inside that tile; 'item:*' inside any tile; anything else: a custom event name.
+-- A (day, experiment) is released only when every arm shown that day has k visitor-days and k networks (so arms
+-- are compared over the same days); networks are counted as the visitor-days that represent their network
+-- (schemas/020: a lower bound, from the network hash while the day is live, from network_rep once rolled up).
+-- Conversions are counts within released arms. Rows come from per-visitor-day facts, so the view answers for the
+-- last RETENTION_DAYS. The whole result is hidden when any arm has fewer than k visitor-days. Statistics against
+-- the first arm (in name order): uplift = difference of conversion rates; a 95 % Wald interval of that
+-- difference; the two-sided p-value of the pooled two-proportion z-test; below_min_sample when any arm has fewer
+-- than 100 visitor-days.
+CREATE OR REPLACE VIEW v_experiment SQL SECURITY DEFINER AS
+SELECT arm, visitors, conversions, round(rate, 4) AS rate,
+       if(idx = 1, NULL, round(diff, 4)) AS uplift,
+       if(idx = 1, NULL, round(diff - 1.959964 * se, 4)) AS ci_low,
+       if(idx = 1, NULL, round(diff + 1.959964 * se, 4)) AS ci_high,
+       if(idx = 1 OR NOT (se0 > 0), NULL, round(erfc(abs(diff) / se0 / sqrt(2)), 6)) AS p_value,
+       toUInt8(min_n < 100) AS below_min_sample
+FROM
+(
+    SELECT arm, visitors, conversions, conversions / visitors AS rate,
+           row_number() OVER w AS idx,
+           min(visitors) OVER w AS min_n,
+           first_value(visitors) OVER w AS n0,
+           first_value(conversions) OVER w AS c0,
+           c0 / n0 AS rate0,
+           rate - rate0 AS diff,
+           (conversions + c0) / (visitors + n0) AS pooled,
+           sqrt(pooled * (1 - pooled) * (1 / visitors + 1 / n0)) AS se0,
+           sqrt(rate * (1 - rate) / visitors + rate0 * (1 - rate0) / n0) AS se
+    FROM
+    (
+        SELECT arm, sum(n) AS visitors, sum(c) AS conversions
+        FROM
+        (
+            SELECT day, arm, n, c, min(n) OVER (PARTITION BY day) AS day_min_n, min(r) OVER (PARTITION BY day) AS day_min_r
+            FROM
+            (
+                SELECT x.day AS day, x.arm AS arm, count() AS n, countIf(g.tg >= x.t0) AS c, sum(nr.rep) AS r
+                FROM
+                (
+                    SELECT day, visitor_id, argMinMerge(arm) AS arm, min(first_seen) AS t0
+                    FROM agg_visitor_arms
+                    WHERE site = {site:String} AND experiment = {experiment:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+                    GROUP BY day, visitor_id
+                ) AS x
+                LEFT JOIN
+                (
+                    SELECT day, visitor_id, max(ts) AS tg
+                    FROM agg_visitor_steps
+                    WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+                      AND multiIf(startsWith({goal:String}, '/'),
+                                  kind = 'page' AND if(endsWith({goal:String}, '*'), startsWith(value, substring({goal:String}, 1, length({goal:String}) - 1)), value = {goal:String}),
+                                  startsWith({goal:String}, 'item:'),
+                                  kind = 'item' AND ({goal:String} = 'item:*' OR value = substring({goal:String}, 6)),
+                                  kind = 'event' AND value = lower({goal:String}))
+                    GROUP BY day, visitor_id
+                ) AS g ON g.day = x.day AND g.visitor_id = x.visitor_id
+                LEFT JOIN
+                (
+                    SELECT day, visitor_id, if(rolled, rep_stored, toUInt8(visitor_id = min(visitor_id) OVER (PARTITION BY day, net))) AS rep
+                    FROM
+                    (
+                        SELECT day, visitor_id, max(network) AS net, max(network_rep) AS rep_stored, day IN (SELECT day FROM rollup_days) AS rolled
+                        FROM agg_visitor_networks
+                        WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+                        GROUP BY day, visitor_id
+                    )
+                ) AS nr ON nr.day = x.day AND nr.visitor_id = x.visitor_id
+                GROUP BY day, arm
+            )
+        )
+        WHERE day_min_n >= {{K_ANONYMITY}} AND day_min_r >= {{K_ANONYMITY}}
+        GROUP BY arm
+    )
+    WINDOW w AS (ORDER BY arm ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+)
+WHERE min_n >= {{K_ANONYMITY}}
+ORDER BY arm;
+
+-- Funnels: `steps` (an array of page paths, '/prefix/*' patterns, 'item:…' tile clicks or custom event names, as
+-- for v_experiment's goal), in order within a visitor-day: step i is reached at the first matching event at or
+-- after step i-1 was reached (to the second). A cell is (day, step): the visitor-days that reached at least that
+-- step, released with k of them and k networks (representatives, as in v_experiment). A visitor-day that reached
+-- step i+1 reached step i, so a step's released days are among its predecessor's: every step of `steps` is
+-- listed, a step with no released day says fewer_than_k = 1 with visitors and drop_off NULL, and so does every
+-- step after it. drop_off = the previous step's visitors minus this one's (both sums of released cells).
+-- `device`: a device class, or '' for all. Answers for the last RETENTION_DAYS.
+CREATE OR REPLACE VIEW v_funnel SQL SECURITY DEFINER AS
+SELECT step, name, visitors, fewer_than_k,
+       lagInFrame(visitors) OVER (ORDER BY step ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) - visitors AS drop_off,
+       round(visitors / first_value(visitors) OVER (ORDER BY step ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), 4) AS conversion
+FROM
+(
+    SELECT st.step AS step, st.name AS name, if(r.days > 0, r.shown, NULL) AS visitors, toUInt8(r.days = 0) AS fewer_than_k
+    FROM
+    (
+        SELECT s.1 AS step, s.2 AS name
+        FROM (SELECT arrayJoin(arrayZip(arrayEnumerate({steps:Array(String)}), {steps:Array(String)})) AS s)
+    ) AS st
+    LEFT JOIN
+    (
+        SELECT step, sum(n) AS shown, count() AS days
+        FROM
+        (
+            SELECT day, step, count() AS n, sum(rep) AS r
+            FROM
+            (
+                SELECT f.day AS day, arrayJoin(range(1, f.depth + 1)) AS step, nr.rep AS rep
+                FROM
+                (
+                    SELECT day, visitor_id,
+                           arrayCount(t -> t < 4294967295, arraySlice(arrayFold((acc, s) -> arrayPushBack(acc, arrayMin(arrayMap(e -> if(e.1 >= acc[-1] AND multiIf(
+                               startsWith(s, '/'), e.2 = 'page' AND if(endsWith(s, '*'), startsWith(e.3, substring(s, 1, length(s) - 1)), e.3 = s),
+                               startsWith(s, 'item:'), e.2 = 'item' AND (s = 'item:*' OR e.3 = substring(s, 6)),
+                               e.2 = 'event' AND e.3 = lower(s)), e.1, toUInt32(4294967295)), evs))), {steps:Array(String)}, [toUInt32(0)]), 2)) AS depth
+                    FROM
+                    (
+                        SELECT day, visitor_id, groupArray((toUInt32(ts), kind, value)) AS evs
+                        FROM
+                        (
+                            SELECT day, visitor_id, event_id, any(ts) AS ts, any(kind) AS kind, any(value) AS value
+                            FROM agg_visitor_steps
+                            WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+                            GROUP BY day, visitor_id, event_id
+                        )
+                        GROUP BY day, visitor_id
+                    )
+                ) AS f
+                INNER JOIN
+                (
+                    SELECT day, visitor_id, device_type, if(rolled, rep_stored, toUInt8(visitor_id = min(visitor_id) OVER (PARTITION BY day, net))) AS rep
+                    FROM
+                    (
+                        SELECT day, visitor_id, max(device_type) AS device_type, max(network) AS net, max(network_rep) AS rep_stored,
+                               day IN (SELECT day FROM rollup_days) AS rolled
+                        FROM agg_visitor_networks
+                        WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+                        GROUP BY day, visitor_id
+                    )
+                ) AS nr ON nr.day = f.day AND nr.visitor_id = f.visitor_id
+                WHERE f.depth > 0 AND ({device:String} = '' OR nr.device_type = {device:String})
+            )
+            GROUP BY day, step
+            HAVING n >= {{K_ANONYMITY}} AND r >= {{K_ANONYMITY}}
+        )
+        GROUP BY step
+    ) AS r ON r.step = st.step
+)
+ORDER BY step;

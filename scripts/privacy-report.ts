@@ -45,8 +45,11 @@ export const CODE_READERS: Record<string, string> = {
   'agg_pages_daily.engagements': 'the exactly-once ledger of the fault tests (docs/operations.md §1): engagements counted at insert time',
 };
 
-/** Long-lived daily tables written by the rollup (src/store/rollup.ts), not by a materialised view. */
-const ROLLUP_TABLES = new Set(['agg_engagement_daily', 'agg_scroll_daily', 'agg_visible_time_daily', 'agg_entry_exit_daily', 'agg_transitions_daily', 'rollup_days']);
+/**
+ * Long-lived daily tables written by the rollup (src/store/rollup.ts), not by a materialised view: the tables its
+ * statements are named after (a name with a dot is a column the rollup fills in a table a materialised view fills).
+ */
+const ROLLUP_TABLES = new Set([...Object.keys(ROLLUP_SQL).filter((k) => !k.includes('.')), 'rollup_days']);
 
 /** Bookkeeping tables that hold no event data. */
 export const OTHER_TABLES: Record<string, Record<string, string>> = {

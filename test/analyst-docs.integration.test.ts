@@ -32,13 +32,19 @@ function seed(): EventRow[] {
   const mobile = { device_type: 'mobile', browser: 'Mobile Safari', os: 'iOS', viewport_w: 390, viewport_h: 800 };
   return [
     // 8 mobile visitors: product page from a Google campaign, engage, click "add to cart", then the cart.
-    ...perVisitor(8, 1000, (_v, i) => ({ ...mobile, path: PRODUCT, ts: formatTs(t0), referrer_host: i < 6 ? 'www.google.com' : '', utm_campaign: i < 6 ? 'winter' : '' })),
+    ...perVisitor(8, 1000, (_v, i) => ({ ...mobile, path: PRODUCT, ts: formatTs(t0), referrer_host: i < 6 ? 'www.google.com' : '', utm_campaign: i < 6 ? 'winter' : '', query: i < 5 ? 'variant=black' : 'variant=white' })),
     ...perVisitor(8, 1000, (_v, i) => ({ ...mobile, path: PRODUCT, ts: formatTs(t0 + 1000), type: 'engagement', visible_ms: 20_000 + i * 1000, scroll_depth: 40 + i * 5 })),
-    ...perVisitor(8, 1000, () => ({ ...mobile, path: PRODUCT, ts: formatTs(t0 + 2000), type: 'click', page_x: 100, page_y: 300, click_selector: 'main>button.add', click_label: 'add-to-cart' })),
-    ...perVisitor(6, 1000, () => ({ ...mobile, path: '/cart', ts: formatTs(t0 + 3000), type: 'custom', custom_name: 'checkout_start' })),
+    ...perVisitor(8, 1000, () => ({ ...mobile, path: PRODUCT, ts: formatTs(t0 + 2000), type: 'click', page_x: 100, page_y: 300, click_selector: 'main>button.add', click_label: 'add-to-cart', item_id: 'usb-c-65w', item_list: 'related', item_pos: 1 })),
+    ...perVisitor(6, 1000, (_v, i) => ({ ...mobile, path: '/cart', ts: formatTs(t0 + 3000), type: 'custom', custom_name: 'checkout_start', custom_props: { items: i < 5 ? '2' : '3' } })),
     ...perVisitor(8, 1000, () => ({ ...mobile, path: '/cart', ts: formatTs(t0 + 4000) })),
     // 6 desktop visitors who see only the home page (bounces).
     ...perVisitor(6, 2000, () => ({ path: '/', ts: formatTs(t0) })),
+    // Tiles seen (impressions add no page view and no visitor of a page): on the product page by the mobile visitors,
+    // in arm b of the layout experiment; on the home page by the desktop visitors, in arm a.
+    ...perVisitor(8, 1000, () => ({ ...mobile, path: PRODUCT, ts: formatTs(t0), type: 'impression', item_id: 'usb-c-65w', item_list: 'related', item_pos: 1, variants: { 'grid-layout': 'b' } })),
+    ...perVisitor(8, 1000, () => ({ ...mobile, path: PRODUCT, ts: formatTs(t0), type: 'impression', item_id: 'power-bank-20k', item_list: 'related', item_pos: 2, variants: { 'grid-layout': 'b' } })),
+    ...perVisitor(6, 2000, () => ({ path: '/', ts: formatTs(t0), type: 'impression', item_id: 'usb-c-hub', item_list: 'home-grid', item_pos: 1, variants: { 'grid-layout': 'a' } })),
+    ...perVisitor(3, 3000, () => ({ path: '/about', ts: formatTs(t0), type: 'impression', item_id: 'rare-tile', item_list: 'home-grid', item_pos: 2 })),
     // Small groups (k-1 = 4 visitors or fewer) that must never show.
     ...perVisitor(3, 3000, () => ({ path: '/about', ts: formatTs(t0), referrer_host: 'tiny.example', device_type: 'tablet', browser: 'Rare', os: 'RareOS' })),
     ...perVisitor(3, 3000, () => ({ path: '/about/team', ts: formatTs(t0 + 1000), device_type: 'tablet', browser: 'Rare', os: 'RareOS' })),
@@ -59,6 +65,8 @@ afterAll(async () => {
 
 type Row = Record<string, string | number>;
 const n = (v: unknown) => Number(v);
+/** A number, or null for a figure the view does not show. */
+const nn = (v: unknown) => (v === null ? null : Number(v));
 
 /** What each documented example must return on the seed. */
 const checks: Record<string, (rows: Row[], sql: string) => void> = {
@@ -126,6 +134,55 @@ const checks: Record<string, (rows: Row[], sql: string) => void> = {
     expect(n(by['/']!.bounces)).toBe(6);
     expect(by['/about']).toBeUndefined();
   },
+  // Issue 13. The rare tile at home-grid position 2 (3 visitors) never shows, as a tile or a position.
+  v_page_params: (r) => {
+    // variant=white: 3 visitors, hidden.
+    expect(r.map((x) => [x.param, x.value, n(x.pageviews), n(x.visitors)])).toEqual([['variant', 'black', 5, 5]]);
+  },
+  v_items: (r, sql) => {
+    if (sql.includes("level = 'item'")) {
+      expect(r.map((x) => [x.item, n(x.position), n(x.impressions), n(x.clicks), n(x.ctr)])).toEqual([
+        ['usb-c-65w', 1, 8, 8, 1],
+        ['power-bank-20k', 2, 8, 0, 0],
+      ]);
+      return;
+    }
+    expect(r.map((x) => [x.list, n(x.position), n(x.impressions), n(x.clicks), n(x.ctr)])).toEqual([
+      ['home-grid', 1, 6, 0, 0],
+      ['related', 1, 8, 8, 1],
+      ['related', 2, 8, 0, 0],
+    ]);
+  },
+  v_experiment: (r) => {
+    // Arm a: the 6 desktop visitor-days, none reaches /cart; arm b: the 8 mobile ones, all do, after their exposure.
+    expect(r.map((x) => [x.arm, n(x.visitors), n(x.conversions), n(x.rate), n(x.below_min_sample)])).toEqual([
+      ['a', 6, 0, 0, 1],
+      ['b', 8, 8, 1, 1],
+    ]);
+    expect(n(r[1]!.uplift)).toBe(1);
+    expect(n(r[1]!.p_value)).toBeLessThan(0.001);
+  },
+  v_funnel: (r) => {
+    // checkout_start (3 s) comes before /cart (4 s); rare_event (4 visitors) is below k: hidden, and so is its drop-off.
+    expect(r.map((x) => [n(x.step), nn(x.visitors), n(x.fewer_than_k), nn(x.drop_off), nn(x.conversion)])).toEqual([
+      [1, 8, 0, null, 1],
+      [2, 6, 0, 2, 0.75],
+      [3, 6, 0, 0, 0.75],
+      [4, null, 1, null, null],
+    ]);
+  },
+  v_custom_props: (r) => {
+    // items = 3 (one visitor) is hidden, and alone it is too small a pool to show as (other).
+    expect(r.map((x) => [x.key, x.value, n(x.events), n(x.visitors)])).toEqual([['items', '2', 5, 5]]);
+  },
+  v_pages_by_device: (r) => {
+    expect(r.map((x) => [x.page, n(x.pageviews)])).toEqual([['/cart', 8], [PRODUCT, 8]]);
+    expect(n(r[1]!.median_visible_ms)).toBeGreaterThanOrEqual(23_000);
+    expect(n(r[1]!.median_scroll_depth)).toBeGreaterThanOrEqual(55);
+  },
+  // 8 page views over 40..75 %: at most 2 visitors a bucket, all hidden (as in v_scroll_depth).
+  v_scroll_depth_by_device: (r) => expect(r).toEqual([]),
+  v_visible_time_by_device: (r) => expect(r.map((x) => [n(x.from_s), n(x.views), n(x.visitors)])).toEqual([[10, 8, 8]]),
   v_transitions: (r) => {
     // /about → /about/team (3 visitors) is below k, alone and as 'other'.
     expect(r.map((x) => [x.from_page, x.to_page, n(x.transitions)])).toEqual([[PRODUCT, '/cart', 8]]);
@@ -155,7 +212,7 @@ describe('docs/analysts.md examples', () => {
   it.each(list.map((e, i) => [i, e.view, e.sql] as const))('example %i (%s) returns the documented result', async (i, view, sql) => {
     const rows = await run(sql);
     checks[view]!(rows, sql);
-    expect(JSON.stringify(rows)).not.toMatch(/\/about|tiny\.example|rare_event|footer>a\.rare|RareOS/);
+    expect(JSON.stringify(rows)).not.toMatch(/\/about|tiny\.example|rare_event|footer>a\.rare|RareOS|rare-tile|white/);
     results.set(i, rows);
   });
 });
@@ -172,7 +229,7 @@ describe('docs/analysts.md examples after the daily rollup', () => {
   it.each(list.map((e, i) => [i, e.view, e.sql] as const))('example %i (%s) returns the same result', async (i, view, sql) => {
     const rows = await run(sql);
     checks[view]!(rows, sql);
-    expect(JSON.stringify(rows)).not.toMatch(/\/about|tiny\.example|rare_event|footer>a\.rare|RareOS/);
+    expect(JSON.stringify(rows)).not.toMatch(/\/about|tiny\.example|rare_event|footer>a\.rare|RareOS|rare-tile|white/);
     if (results.has(i)) expect(rows).toEqual(results.get(i));
   });
 });

@@ -80,6 +80,28 @@ describe('anonymiseRequest', () => {
     expect(JSON.stringify(out.rows)).not.toMatch(/zelda/i);
   });
 
+  it('keeps the items and layout arms a shop marked, as slugs; drops impressions of items that are not, and counts what it drops', () => {
+    const variants = { 'Grid-Layout': 'B', greeting: 'Dear Zelda' };
+    const out = run(
+      request([
+        ev({ variants }),
+        ev({ type: 'impression', id: 'k3J9x2abch', item: { id: 'USB-C-65W', list: 'home-grid', pos: 2 }, variants }),
+        ev({ type: 'impression', id: 'k3J9x2abci', item: { id: 'Zelda Quixote', list: 'home-grid', pos: 3 } }),
+        ev({ type: 'click', id: 'k3J9x2abcj', click: { selector: 'article.product-card>a', x: 0.5, y: 0.5, page_x: 10, page_y: 10 }, item: { id: 'usb-c-65w', list: 'Jane Doe', pos: 2 } }),
+        ev({ type: 'click', id: 'k3J9x2abck', click: { selector: 'article.product-card>a', x: 0.5, y: 0.5, page_x: 10, page_y: 10 }, item: { id: 'jane@example.com' } }),
+      ]),
+    );
+    expect(out.dropped).toEqual({ invalid_item: 1 });
+    expect(out.valuesDropped).toEqual({ variant: 2, item: 1 });
+    expect(out.rows.map((r) => [r.type, r.item_id, r.item_list, r.item_pos, r.variants])).toEqual([
+      ['pageview', '', '', 0, { 'grid-layout': 'b' }],
+      ['impression', 'usb-c-65w', 'home-grid', 2, { 'grid-layout': 'b' }],
+      ['click', 'usb-c-65w', '', 2, {}],
+      ['click', '', '', 0, {}],
+    ]);
+    expect(JSON.stringify(out.rows)).not.toMatch(/zelda|jane/i);
+  });
+
   it('drops bots before anything is hashed, and counts them', () => {
     const out = run(request([ev({}), ev({ id: 'k3J9x2abce' })], { userAgent: 'Googlebot/2.1 (+http://www.google.com/bot.html)' }));
     expect(out).toEqual({ rows: [], dropped: { bot: 2 }, valuesDropped: {}, unknownIp: 0 });

@@ -8,12 +8,14 @@
  *   5. scrub the URL and referrer, check the page host        url.ts, routes.ts (templates)
  *   6. hash page-view and event ids                            ids.ts
  *   7. sanitise click / engagement / custom data               click.ts (vocabulary.ts), custom.ts
+ *      items (impressions, clicks in a tile) and variants      items.ts
  *   8. shape the row                                           (below)
  * Pure: the salt and the parser cache are passed in, no clock, no I/O.
  */
 import type { WireEvent } from '../wire/types.js';
 import { sanitiseClick } from './click.js';
 import { sanitiseCustom } from './custom.js';
+import { sanitiseItem, sanitiseVariants } from './items.js';
 import type { DeviceParser } from './device.js';
 import { eventId, pageviewKey, visitorId, type PageviewKey } from './ids.js';
 import { truncateParsed, UNKNOWN_IP, checkPrefixes } from './ip.js';
@@ -104,7 +106,7 @@ export function anonymiseRequest(req: CollectedRequest, salt: Buffer, deps: Anon
     }
     const row = shapeRow(e, ctx.site, ts, url, siteHosts, rules, valuesDropped);
     if (!row) {
-      count(dropped, 'invalid_custom');
+      count(dropped, e.type === 'impression' ? 'invalid_item' : 'invalid_custom');
       continue;
     }
     // 6. Ids: no client-chosen value reaches ClickHouse.
@@ -182,6 +184,22 @@ function shapeRow(
     for (const [reason, n] of Object.entries(c.dropped) as [ValueDropReason, number][]) count(valuesDropped, reason, n);
     row.custom_name = c.name;
     row.custom_props = c.props;
+  }
+  // An impression is of its item: without a slug id it says nothing. A click keeps its other data without one.
+  if (e.item) {
+    const item = sanitiseItem(e.item);
+    if (!item && e.type === 'impression') return null;
+    if (!item) count(valuesDropped, 'item');
+    else {
+      row.item_id = item.id;
+      row.item_list = item.list;
+      row.item_pos = item.pos;
+    }
+  } else if (e.type === 'impression') return null;
+  if (e.variants) {
+    const v = sanitiseVariants(e.variants);
+    row.variants = v.variants;
+    if (v.dropped) count(valuesDropped, 'variant', v.dropped);
   }
   return row;
 }

@@ -44,9 +44,9 @@ export const EVENT_TABLE = [
   text('ts', "DateTime64(3, 'UTC')", 'server receive time, to the second (the type keeps ms; they are always 0)', 'collector clock, not the client timestamp, cut to the second (pipeline.ts formatTimestamp)'),
   column<'type', WireEvent['type']>(
     'type',
-    "Enum8('pageview' = 1, 'click' = 2, 'engagement' = 3, 'custom' = 4)",
+    "Enum8('pageview' = 1, 'click' = 2, 'engagement' = 3, 'custom' = 4, 'impression' = 5)",
     'pageview',
-    'event type: pageview, click, engagement, custom',
+    'event type: pageview, click, engagement, custom, impression (a product tile seen: schemas/020)',
     'wire format v1 enum',
   ),
   // 64-bit keyed hashes, sent as decimal strings (UInt64 does not fit a JS number).
@@ -70,7 +70,6 @@ export const EVENT_TABLE = [
     'String',
     'allowlisted query parameters only (QUERY_ALLOWLIST, the site\'s query), values as lowercase slugs',
     'every other parameter dropped (url.ts scrubUrl)',
-    'awaiting: issue 13 (products by allowlisted parameter, e.g. the demo\'s sku)',
   ),
   text('utm_source', LC, 'utm_source value, scrubbed', 'pii.ts scrubValue'),
   text('utm_medium', LC, 'utm_medium value, scrubbed', 'pii.ts scrubValue'),
@@ -104,7 +103,17 @@ export const EVENT_TABLE = [
     {},
     '≤ 20 props; keys identifying a person or their transaction (user, customer, session, email, phone, order, payment, card, token, ip, address, name, …) and ids of anything but page objects dropped (product, sku, item, category ids kept); values scrubbed, ≤ 128 chars',
     'custom.ts sanitiseCustom',
-    'awaiting: issue 13 (v_custom_props)',
+  ),
+  // Product tiles and layout experiments (issue 13, schemas/020): the shop's own constants, slugs only.
+  text('item_id', LC, 'product tile of an impression or a click inside it (data-track-item), a lowercase slug', 'items.ts sanitiseItem (slug rule; anything else dropped)'),
+  text('item_list', LC, 'the list the tile is in (data-track-list), a lowercase slug or ""', 'items.ts sanitiseItem'),
+  num('item_pos', 'UInt16', 'the tile\'s 1-based position in its list (0: none sent)', 'items.ts sanitiseItem (1–10,000)'),
+  column<'variants', Record<string, string>>(
+    'variants',
+    'Map(LowCardinality(String), LowCardinality(String))',
+    {},
+    'layout experiments of the page view: experiment → arm, both lowercase slugs (≤ 5)',
+    'items.ts sanitiseVariants (slug rule; pairs that are not slugs dropped)',
   ),
 ] as const;
 

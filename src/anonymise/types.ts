@@ -36,10 +36,10 @@ export const NO_SITE_RULES: SiteRules = Object.freeze({ routes: [], query: [], s
 export type { EventRow } from './row.js';
 
 /** Why an event or a request produced no row. Counted, never stored. */
-export type DropReason = 'bot' | 'consent' | 'invalid_url' | 'host_mismatch' | 'invalid_custom';
+export type DropReason = 'bot' | 'consent' | 'invalid_url' | 'host_mismatch' | 'invalid_custom' | 'invalid_item';
 
 /** Why a value inside a stored event was dropped (the event itself is kept). Counted, never stored. */
-export type ValueDropReason = 'prop_free_text' | 'prop_rule' | 'label';
+export type ValueDropReason = 'prop_free_text' | 'prop_rule' | 'label' | 'item' | 'variant';
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; reason: DropReason };
 

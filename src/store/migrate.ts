@@ -106,10 +106,13 @@ export function retentionTtls(vars: MigrationVars): { table: string; ttl: string
   const aggregates = [
     'agg_pages_daily', 'agg_click_cells', 'agg_click_targets', 'agg_devices_daily', 'agg_page_devices_daily', 'agg_sources_daily', 'agg_custom_daily',
     'agg_engagement_daily', 'agg_scroll_daily', 'agg_visible_time_daily', 'agg_entry_exit_daily', 'agg_transitions_daily', 'rollup_days',
+    // schemas/020 (issue 13)
+    'agg_items_daily', 'agg_custom_props_daily', 'agg_engagement_device_daily', 'agg_scroll_device_daily', 'agg_visible_time_device_daily', 'agg_custom_props_other_daily',
+    'agg_page_params_daily',
   ];
   return [
     { table: 'events', ttl: `toDateTime(ts) + INTERVAL ${vars.RETENTION_DAYS} DAY`, interval: `toIntervalDay(${vars.RETENTION_DAYS})` },
-    ...['agg_visitor_days', 'agg_pageview_engagement', 'agg_visitor_pageviews'].map((table) => ({
+    ...['agg_visitor_days', 'agg_pageview_engagement', 'agg_visitor_pageviews', 'agg_visitor_networks', 'agg_visitor_steps', 'agg_visitor_arms'].map((table) => ({
       table,
       ttl: `day + INTERVAL ${vars.RETENTION_DAYS} DAY`,
       interval: `toIntervalDay(${vars.RETENTION_DAYS})`,

@@ -106,7 +106,83 @@ FROM
 )
 WHERE to_page != ''
 GROUP BY site, day, from_page, to_page`,
+
+  // Per page and device class (issue 13): the page views of agg_pageview_engagement with their visitor's device
+  // (agg_visitor_networks). The same expressions as v_pages_by_device, v_scroll_depth_by_device, v_visible_time_by_device.
+  agg_engagement_device_daily: `
+INSERT INTO agg_engagement_device_daily (site, day, path, device_type, views, visible_ms, scroll)
+SELECT site, day, path, device_type, count() AS views, quantilesState(0.5, 0.75)(v) AS visible_ms, quantilesState(0.5, 0.75)(s) AS scroll
+FROM (${devicePageviews('{day:Date}')})
+GROUP BY site, day, path, device_type`,
+
+  agg_scroll_device_daily: `
+INSERT INTO agg_scroll_device_daily (site, day, path, device_type, depth, views, visitors, networks)
+SELECT site, day, path, device_type, toUInt8(intDiv(s, 10) * 10) AS depth, count() AS views, uniqCombinedState(12)(vid) AS visitors, uniqCombined(12)(net) AS networks
+FROM (${devicePageviews('{day:Date}')})
+GROUP BY site, day, path, device_type, depth`,
+
+  agg_visible_time_device_daily: `
+INSERT INTO agg_visible_time_device_daily (site, day, path, device_type, from_s, views, visitors, networks)
+SELECT site, day, path, device_type,
+       toUInt16(multiIf(v < 1000, 0, v < 3000, 1, v < 10000, 3, v < 30000, 10, v < 60000, 30, v < 180000, 60, 180)) AS from_s,
+       count() AS views, uniqCombinedState(12)(vid) AS visitors, uniqCombined(12)(net) AS networks
+FROM (${devicePageviews('{day:Date}')})
+GROUP BY site, day, path, device_type, from_s`,
+
+  // The values of a custom prop hidden on the day under the current k (the view k_anonymity, re-created at every
+  // start), pooled: v_custom_props releases the pool as (other) on its own k rule.
+  agg_custom_props_other_daily: `
+INSERT INTO agg_custom_props_other_daily (site, day, name, key, k, events, visitors, networks)
+SELECT site, day, name, key, any(kk) AS k, sum(ev) AS events, uniqCombinedMergeState(12)(st) AS visitors, uniqCombinedMerge(12)(nst) AS networks
+FROM
+(
+    SELECT site, day, name, key, value, (SELECT k FROM k_anonymity) AS kk, sum(events) AS ev,
+           uniqCombinedMergeState(12)(visitors) AS st, uniqCombinedMergeState(12)(networks) AS nst
+    FROM agg_custom_props_daily
+    WHERE day = {day:Date}
+    GROUP BY site, day, name, key, value
+    HAVING NOT (uniqCombinedMerge(12)(visitors) >= kk AND greatest(uniqCombinedMerge(12)(networks), max(network_count)) >= kk)
+)
+GROUP BY site, day, name, key`,
+
+  // Before a day's network hashes go (NETWORK_DAYS), each visitor-day keeps one bit: whether it is its network's
+  // representative (the smallest visitor hash on that network that day). v_experiment and v_funnel count the
+  // representatives in a group as its networks: a lower bound (schemas/020_items_experiments.sql).
+  'agg_visitor_networks.network_rep': `
+INSERT INTO agg_visitor_networks (site, day, visitor_id, network_rep)
+SELECT site, day, visitor_id, toUInt8(visitor_id = min(visitor_id) OVER (PARTITION BY site, day, net)) AS network_rep
+FROM
+(
+    SELECT site, day, visitor_id, max(network) AS net
+    FROM agg_visitor_networks
+    WHERE day = {day:Date}
+    GROUP BY site, day, visitor_id
+)`,
 };
+
+/**
+ * One row per page view with engagement on `day`: its page, the device class of its visitor, the visitor and
+ * network hashes, the largest visible time and deepest scroll it reported. `day` is SQL: a bound parameter here;
+ * schemas/views.sql writes the same for a period.
+ */
+function devicePageviews(day: string): string {
+  return `
+    SELECT e.site AS site, e.day AS day, e.path AS path, d.device_type AS device_type, e.vid AS vid, e.net AS net, e.v AS v, e.s AS s
+    FROM
+    (
+        SELECT site, day, path, pageview_id, any(visitor_id) AS vid, max(network) AS net, max(visible_ms) AS v, max(scroll) AS s
+        FROM agg_pageview_engagement
+        WHERE day = ${day}
+        GROUP BY site, day, path, pageview_id
+    ) AS e
+    INNER JOIN
+    (
+        SELECT site, day, visitor_id, max(device_type) AS device_type
+        FROM agg_visitor_networks
+        WHERE day = ${day}
+        GROUP BY site, day, visitor_id
+    ) AS d ON d.site = e.site AND d.day = e.day AND d.visitor_id = e.vid`;
+}
 
 /**
  * The insert-time aggregates (schemas/002, 005) and their group keys. For a
@@ -123,6 +199,9 @@ export const NETWORK_COUNT_KEYS: Record<string, string> = {
   agg_page_devices_daily: 'path, device_type',
   agg_sources_daily: 'referrer_host, utm_source, utm_medium, utm_campaign',
   agg_custom_daily: 'name',
+  agg_items_daily: 'list, item, position',
+  agg_custom_props_daily: 'name, key, value',
+  agg_page_params_daily: 'path, param, value',
 };
 
 for (const [table, keys] of Object.entries(NETWORK_COUNT_KEYS)) {
@@ -148,6 +227,7 @@ export const NETWORK_COLUMNS: readonly (readonly [string, string])[] = [
   ['agg_pageview_engagement', 'network'],
   ['agg_visitor_days', 'network'],
   ['agg_visitor_pageviews', 'network'],
+  ['agg_visitor_networks', 'network'],
 ];
 
 /** YYYY-MM-DD of the UTC day `days` before `now`. */

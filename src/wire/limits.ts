@@ -40,6 +40,13 @@ export const MAX_PAGE_COORD = 100_000;
 export const MAX_VISIBLE_MS = 86_400_000;
 /** Advisory client timestamp (ms since epoch): below the year 2286. */
 export const MAX_TS = 1e13;
+/** Product tiles (`item` of impressions and clicks): the item id and list name as sent (the anonymiser keeps slugs only), the position. */
+export const MAX_ITEM_ID = 64;
+export const MAX_ITEM_LIST = 64;
+export const MAX_ITEM_POS = 10_000;
+/** Layout experiments (`variants`): how many per event, and the shape of experiment and arm names (no ':' or ',', which separate them in data-variant). */
+export const MAX_VARIANTS = 5;
+export const VARIANT_NAME_PATTERN = /^[A-Za-z0-9][\w.-]{0,31}$/;
 
 /**
  * What a collector puts around the events of one request (src/collect/app.ts)

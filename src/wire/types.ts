@@ -4,7 +4,7 @@
  * the limits of src/wire/limits.ts. Also the shapes that cross from the
  * collector through the queue to the anonymiser.
  */
-export type EventType = 'pageview' | 'click' | 'engagement' | 'custom';
+export type EventType = 'pageview' | 'click' | 'engagement' | 'custom' | 'impression';
 
 export interface Viewport { w: number; h: number }
 
@@ -32,6 +32,17 @@ export interface CustomData {
   props?: Record<string, CustomPropValue>;
 }
 
+/** A product tile (an element marked data-track-item): what an impression is of, and what a click landed in. */
+export interface ItemData {
+  id: string;
+  list?: string;
+  /** 1-based position among the items of its list (document order), or the page's data-track-pos. */
+  pos?: number;
+}
+
+/** Layout experiments the page view takes part in: experiment name → arm. */
+export type Variants = Record<string, string>;
+
 export interface WireEvent {
   type: EventType;
   id: string;
@@ -43,6 +54,10 @@ export interface WireEvent {
   click?: ClickData;
   engagement?: EngagementData;
   custom?: CustomData;
+  /** Impressions (required) and clicks inside an item (optional). */
+  item?: ItemData;
+  /** Any event: the arms the shop assigned for this page view. */
+  variants?: Variants;
 }
 
 export interface WireBatch {

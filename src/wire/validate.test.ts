@@ -23,6 +23,47 @@ describe('validateBatch', () => {
     expect(v.events[1]!.click).toEqual(b.events[1]!.click);
   });
 
+  it('takes the layout extension of v1: impressions, items on clicks, variants on any event', () => {
+    const variants = { 'grid-layout': 'b', hero: 'Big_1' };
+    const b = batch([
+      EventBuilder.pageview().with({ variants }),
+      EventBuilder.impression().with({ variants }),
+      EventBuilder.click().with({ item: { id: 'usb-c-65w', list: 'home-grid', pos: 3 }, variants }),
+      EventBuilder.impression().with({ item: { id: 'x' } }),
+    ]);
+    const v = validateBatch(b, sites);
+    expect(v.rejected).toEqual([]);
+    expect(v.events.map((e) => [e.type, e.item, e.variants])).toEqual([
+      ['pageview', undefined, variants],
+      ['impression', { id: 'usb-c-65w', list: 'home-grid', pos: 1 }, variants],
+      ['click', { id: 'usb-c-65w', list: 'home-grid', pos: 3 }, variants],
+      ['impression', { id: 'x' }, undefined],
+    ]);
+  });
+
+  it.each([
+    ['impression without item', EventBuilder.impression().with({ item: undefined }).build(), /item: required/, 'item'],
+    ['item on a pageview', EventBuilder.pageview().with({ item: { id: 'a' } }).build(), /pageview: unknown key "item"/, 'unknown_key'],
+    ['item on an engagement', EventBuilder.engagement().with({ item: { id: 'a' } }).build(), /engagement: unknown key "item"/, 'unknown_key'],
+    ['empty item id', EventBuilder.impression().with({ item: { id: '' } }).build(), /item.id: required/, 'item'],
+    ['long item id', EventBuilder.impression().with({ item: { id: 'a'.repeat(65) } }).build(), /item.id: longer than 64/, 'item'],
+    ['long list', EventBuilder.impression().with({ item: { id: 'a', list: 'l'.repeat(65) } }).build(), /item.list: longer than 64/, 'item'],
+    ['position 0', EventBuilder.impression().with({ item: { id: 'a', pos: 0 } }).build(), /item.pos: must be between 1 and 10000/, 'item'],
+    ['fractional position', EventBuilder.impression().with({ item: { id: 'a', pos: 1.5 } }).build(), /item.pos: must be an integer/, 'item'],
+    ['item extra key', EventBuilder.impression().with({ item: { id: 'a', name: 'Jane' } as never }).build(), /item: unknown key "name"/, 'unknown_key'],
+    ['variants not an object', EventBuilder.pageview().with({ variants: ['a:b'] as never }).build(), /variants: must be an object/, 'variants'],
+    ['six experiments', EventBuilder.pageview().with({ variants: Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`e${i}`, 'a'])) }).build(), /at most 5/, 'variants'],
+    ['experiment with a colon', EventBuilder.pageview().with({ variants: { 'a:b': 'c' } }).build(), /experiment "a:b" is not allowed/, 'variants'],
+    ['experiment "constructor"', EventBuilder.pageview().with({ variants: JSON.parse('{"constructor":"a"}') }).build(), /experiment "constructor"/, 'variants'],
+    ['arm with a space', EventBuilder.pageview().with({ variants: { layout: 'Jane Doe' } }).build(), /the arm of "layout"/, 'variants'],
+    ['numeric arm', EventBuilder.pageview().with({ variants: { layout: 2 as never } }).build(), /the arm of "layout"/, 'variants'],
+  ])('rejects %s', (_name, e, reason, field) => {
+    const v = validateBatch({ site: 'demo', events: [e] }, sites);
+    expect(v.events).toHaveLength(0);
+    expect(v.rejected[0]!.reason).toMatch(reason);
+    expect(v.rejected[0]!.field).toBe(field);
+  });
+
   it('refuses batch-level problems with 400/403 and a message', () => {
     expect(batchError(null)).toMatchObject({ status: 400 });
     expect(batchError([])).toMatchObject({ status: 400 });

@@ -13,6 +13,9 @@ import {
   ID_PATTERN,
   MAX_EVENTS,
   MAX_ID,
+  MAX_ITEM_ID,
+  MAX_ITEM_LIST,
+  MAX_ITEM_POS,
   MAX_LABEL,
   MAX_PAGE_COORD,
   MAX_PROP_NUMBER,
@@ -21,12 +24,14 @@ import {
   MAX_SELECTOR,
   MAX_TS,
   MAX_URL,
+  MAX_VARIANTS,
   MAX_VIEWPORT,
   MAX_VISIBLE_MS,
   PROP_KEY_PATTERN,
   SITE_PATTERN,
+  VARIANT_NAME_PATTERN,
 } from './limits.js';
-import type { ClickData, CustomData, CustomPropValue, EngagementData, EventType, Viewport, WireEvent } from './types.js';
+import type { ClickData, CustomData, CustomPropValue, EngagementData, EventType, ItemData, Variants, Viewport, WireEvent } from './types.js';
 
 const HTTP_URL = /^https?:\/\//i;
 
@@ -35,7 +40,8 @@ const HTTP_URL = /^https?:\/\//i;
  * field at fault, an unknown key, or a page host that is not the site's.
  * Never a value from the request.
  */
-export type RejectionField = 'event' | 'type' | 'id' | 'pageview_id' | 'ts' | 'url' | 'referrer' | 'viewport' | 'click' | 'engagement' | 'custom' | 'unknown_key' | 'host';
+export type RejectionField =
+  | 'event' | 'type' | 'id' | 'pageview_id' | 'ts' | 'url' | 'referrer' | 'viewport' | 'click' | 'engagement' | 'custom' | 'item' | 'variants' | 'unknown_key' | 'host';
 
 /** Where in an event a check failed: a field, or a dotted path below one ("click.x", "custom.props.k"). */
 type Where = Exclude<RejectionField, 'unknown_key' | 'host'> | `${Exclude<RejectionField, 'unknown_key' | 'host'>}.${string}`;
@@ -174,19 +180,45 @@ function custom(v: unknown): CustomData {
   return out;
 }
 
-const COMMON = ['type', 'id', 'pageview_id', 'ts', 'url'];
+const ITEM_KEYS = new Set(['id', 'list', 'pos']);
+function item(v: unknown): ItemData {
+  if (!isPlainObject(v)) return fail('item', 'must be an object');
+  onlyKeys(v, ITEM_KEYS, 'item');
+  const out: ItemData = { id: str(v.id, 'item.id', MAX_ITEM_ID, 1) };
+  if (v.list !== undefined) out.list = str(v.list, 'item.list', MAX_ITEM_LIST);
+  if (v.pos !== undefined) out.pos = num(v.pos, 'item.pos', 1, MAX_ITEM_POS, true);
+  return out;
+}
+
+function variants(v: unknown): Variants {
+  if (!isPlainObject(v)) return fail('variants', 'must be an object');
+  const out: Variants = {};
+  let n = 0;
+  for (const k in v) {
+    if (++n > MAX_VARIANTS) fail('variants', `at most ${MAX_VARIANTS} experiments`);
+    if (FORBIDDEN_KEYS.has(k) || !VARIANT_NAME_PATTERN.test(k)) fail('variants', `experiment ${JSON.stringify(k.slice(0, 40))} is not allowed`);
+    const arm = v[k];
+    if (typeof arm !== 'string' || !VARIANT_NAME_PATTERN.test(arm)) fail('variants', `the arm of ${JSON.stringify(k)} must be 1–32 of [A-Za-z0-9_.-]`);
+    out[k] = arm as string;
+  }
+  return out;
+}
+
+// `variants` on every type and `item` on impressions and clicks: the compatible extension of v1 for layout work (docs/design.md §4.2).
+const COMMON = ['type', 'id', 'pageview_id', 'ts', 'url', 'variants'];
 const EVENT_KEYS: Record<EventType, ReadonlySet<string>> = {
   pageview: new Set([...COMMON, 'referrer', 'viewport']),
-  click: new Set([...COMMON, 'click', 'viewport']),
+  click: new Set([...COMMON, 'click', 'viewport', 'item']),
   engagement: new Set([...COMMON, 'engagement']),
   custom: new Set([...COMMON, 'custom']),
+  impression: new Set([...COMMON, 'item']),
 };
 
 function event(v: unknown): WireEvent {
   if (!isPlainObject(v)) return fail('event', 'must be an object');
   const type = v.type;
-  if (type !== 'pageview' && type !== 'click' && type !== 'engagement' && type !== 'custom') {
-    return fail('type', 'must be one of pageview, click, engagement, custom');
+  if (type !== 'pageview' && type !== 'click' && type !== 'engagement' && type !== 'custom' && type !== 'impression') {
+    return fail('type', 'must be one of pageview, click, engagement, custom, impression');
   }
   onlyKeys(v, EVENT_KEYS[type], type);
   const id = str(v.id, 'id', MAX_ID, 1);
@@ -196,6 +228,8 @@ function event(v: unknown): WireEvent {
   const out: WireEvent = { type, id, pageview_id: pageviewId, url: httpUrl(v.url, 'url') };
   if (v.ts !== undefined) out.ts = num(v.ts, 'ts', 0, MAX_TS, true);
   if (v.viewport !== undefined) out.viewport = viewport(v.viewport);
+  if (v.variants !== undefined) out.variants = variants(v.variants);
+  if (v.item !== undefined) out.item = item(v.item);
   switch (type) {
     case 'pageview':
       if (v.referrer !== undefined && v.referrer !== '') out.referrer = str(v.referrer, 'referrer', MAX_URL);
@@ -211,6 +245,9 @@ function event(v: unknown): WireEvent {
     case 'custom':
       if (v.custom === undefined) fail('custom', 'required for a custom event');
       out.custom = custom(v.custom);
+      break;
+    case 'impression':
+      if (v.item === undefined) fail('item', 'required for an impression event');
       break;
   }
   return out;

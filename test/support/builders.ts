@@ -14,11 +14,13 @@ export class EventBuilder {
     if (type === 'click') this.e.click = { selector: 'main>section.buy>button.add', label: 'add-to-cart', x: 0.42, y: 0.61, page_x: 812, page_y: 1204 };
     if (type === 'engagement') this.e.engagement = { visible_ms: 27000, scroll_depth: 80 };
     if (type === 'custom') this.e.custom = { name: 'checkout_start', props: { items: 2 } };
+    if (type === 'impression') this.e.item = { id: 'usb-c-65w', list: 'home-grid', pos: 1 };
   }
   static pageview(url?: string) { return new EventBuilder('pageview', url); }
   static click(url?: string) { return new EventBuilder('click', url); }
   static engagement(url?: string) { return new EventBuilder('engagement', url); }
   static custom(url?: string) { return new EventBuilder('custom', url); }
+  static impression(url?: string) { return new EventBuilder('impression', url); }
   with(patch: Partial<WireEvent> & Record<string, unknown>): this {
     this.e = { ...this.e, ...patch } as WireEvent;
     return this;
