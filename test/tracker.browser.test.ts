@@ -495,7 +495,8 @@ describe('tracker on the demo storefront', () => {
     it('sends by fetch (answer read) while visible and by sendBeacon when the page is hidden', async () => {
       const run = runId();
       const s = await openTrackerSession(browser);
-      await s.page.goto(`${p.url}/demo/?utm_campaign=${run}`);
+      // The cart: a page without product tiles, so no impressions go out between the events counted here.
+      await s.page.goto(`${p.url}/demo/cart?utm_campaign=${run}`);
       await trackerReady(s.page);
       await expect.poll(() => s.sent.filter((b) => b.answer !== undefined).length, { timeout: 5000 }).toBe(1);
       expect(s.sent[0]).toMatchObject({ kind: 'fetch', status: 202, answer: { accepted: 1, rejected: [] } });
@@ -520,7 +521,7 @@ describe('tracker on the demo storefront', () => {
         const run = runId();
         const from = Date.now();
         const s = await openTrackerSession(browser, { initScript });
-        await s.page.goto(`${p.url}/demo/?utm_campaign=${run}`);
+        await s.page.goto(`${p.url}/demo/cart?utm_campaign=${run}`);
         await trackerReady(s.page);
         await track(s.page, `fallback_${run}`);
         await setPageHidden(s.page, true);
@@ -576,7 +577,7 @@ describe('tracker on the demo storefront', () => {
     it('never loops: a batch refused twice is dropped', async () => {
       const run = runId();
       const s = await refusingSession(() => true, 429, '1');
-      await s.page.goto(`${p.url}/demo/?utm_campaign=${run}`);
+      await s.page.goto(`${p.url}/demo/cart?utm_campaign=${run}`);
       await trackerReady(s.page);
       await s.page.waitForTimeout(5000);
       const sentWhileOpen = s.sent.length;
@@ -592,7 +593,7 @@ describe('tracker on the demo storefront', () => {
       const run = runId();
       const from = Date.now();
       const s = await refusingSession((n) => n < 2, 429, '1');
-      await s.page.goto(`${p.url}/demo/?utm_campaign=${run}`);
+      await s.page.goto(`${p.url}/demo/cart?utm_campaign=${run}`);
       await trackerReady(s.page);
       await expect.poll(() => s.sent[0]?.status, { timeout: 5000, interval: 20 }).toBe(429);
       await track(s.page, `newer_${run}`); // queued during the pause: goes out with the retried page view

@@ -3,6 +3,11 @@
 // data-spa change the route with history.pushState (an SPA navigation the
 // tracker must see); the others are ordinary page loads. The cart lives in
 // sessionStorage: it is the shop's own data, not the tracker's.
+//
+// Product tiles are marked for the tracker (data-track-item, data-track-list:
+// the grid and the related products), so impressions and clicks by position
+// reach the dashboard; the grid's layout is a two-arm experiment
+// (experiment.js); product → cart → checkout → order placed is a funnel.
 (function () {
   'use strict';
   var PRODUCTS = [
@@ -12,6 +17,12 @@
     { sku: 'usb-c-hub', name: '7-in-1 USB-C hub', price: 59, colour: '#d59cff' },
     { sku: 'lanyard-pack', name: 'Conference lanyards (50)', price: 25, colour: '#ff8fa3' },
     { sku: 'braided-cable', name: 'Braided USB-C cable 2 m', price: 15, colour: '#7fd8d8' },
+    { sku: 'wireless-charger', name: 'Wireless charging pad 15 W', price: 29, colour: '#c3b1e1' },
+    { sku: 'car-charger', name: 'Dual USB-C car charger', price: 22, colour: '#f6c177' },
+    { sku: 'travel-adapter', name: 'Universal travel adapter', price: 34, colour: '#9ccfd8' },
+    { sku: 'webcam-hd', name: 'Full HD conference webcam', price: 79, colour: '#eb6f92' },
+    { sku: 'headset', name: 'Wireless conference headset', price: 99, colour: '#a3be8c' },
+    { sku: 'cable-organiser', name: 'Cable organiser kit', price: 12, colour: '#d8a47f' },
   ];
   var BASE = '/demo/';
 
@@ -44,16 +55,19 @@
     return b;
   }
 
+  // A product tile, marked for the tracker: which product, in which list (its position is its place in the list).
+  function tile(p, list) {
+    return el('article', { class: 'product-card', 'data-track': 'product-card', 'data-track-item': p.sku, 'data-track-list': list }, [
+      el('a', { class: 'thumb', href: 'product?sku=' + p.sku, style: 'background:' + p.colour, 'aria-label': p.name }),
+      el('a', { class: 'product-link', href: 'product?sku=' + p.sku }, [p.name]),
+      el('span', { class: 'price' }, ['€' + p.price]),
+      addButton(p.sku),
+    ]);
+  }
+
   function renderGrid(app) {
     var grid = el('section', { class: 'grid' });
-    PRODUCTS.forEach(function (p) {
-      grid.append(el('article', { class: 'product-card', 'data-track': 'product-card' }, [
-        el('a', { class: 'thumb', href: 'product?sku=' + p.sku, style: 'background:' + p.colour, 'aria-label': p.name }),
-        el('a', { class: 'product-link', href: 'product?sku=' + p.sku }, [p.name]),
-        el('span', { class: 'price' }, ['€' + p.price]),
-        addButton(p.sku),
-      ]));
-    });
+    PRODUCTS.forEach(function (p) { grid.append(tile(p, 'home-grid')); });
     app.replaceChildren(el('h1', {}, ['Chargers, power banks & conference gear']), grid, aboutSection());
   }
   function renderProduct(app) {
@@ -65,8 +79,14 @@
         el('div', { class: 'buy' }, [el('h1', {}, [p.name]), el('p', { class: 'price' }, ['€' + p.price]), addButton(p.sku)]),
       ]),
       el('section', { class: 'specs' }, [el('h2', {}, ['Specifications']), el('p', {}, ['Certified, tested and shipped within a day.'])]),
+      el('section', { class: 'related' }, [el('h2', {}, ['Goes well with']), el('div', { class: 'grid' }, related(p).map(function (r) { return tile(r, 'related'); }))]),
       aboutSection(),
     );
+  }
+  // The three products after this one in the catalogue.
+  function related(p) {
+    var i = PRODUCTS.indexOf(p);
+    return [1, 2, 3].map(function (d) { return PRODUCTS[(i + d) % PRODUCTS.length]; });
   }
   function renderCart(app) {
     var lines = cart().map(function (sku) {

@@ -1,14 +1,16 @@
 /**
  * The tracker bundle: its byte budget (issue 4: ≤ 2.5 KB gzip; raised to
  * 3,000 bytes by issue 12, whose query-string and referrer stripping in the
- * browser took it to about 2.6 KB) and the
+ * browser took it to about 2.6 KB; to 3,500 bytes by issue 13, for product
+ * impressions and layout arms, 550 bytes, and issue 14's frustration
+ * signals) and the
  * browser APIs it must never touch. Behaviour is tested in a real browser in
  * test/tracker.browser.test.ts; the script's own logic in src/tracker/script/*.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { buildTracker } from './bundle.js';
 
-const BUDGET_GZIP_BYTES = 3000;
+const BUDGET_GZIP_BYTES = 3500;
 
 describe('tracker bundle', () => {
   it(`is at most ${BUDGET_GZIP_BYTES} bytes gzipped`, async () => {

@@ -142,6 +142,8 @@
         tb.append(tr);
       });
       $('status').textContent = r[1].length ? '' : 'No page had k visitors from k networks on any day of this period.';
+      // Tiles, experiment and funnel (layout.js), in the same queue of queries.
+      window.anonLayout.show({ query: query, params: function () { return params(false); } });
       document.body.setAttribute('data-ready', 'overview');
       if (state.page) return loadPage(state.page);
     }).catch(function (e) { if (e.message !== 'unauthorised') $('status').textContent = 'Error: ' + e.message; });

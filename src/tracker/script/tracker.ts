@@ -4,7 +4,8 @@
  *
  * Captures page views (first load and SPA navigations), clicks (selector path,
  * label, position), one engagement figure per page view (visible time and
- * maximum scroll depth) and custom events from window.anonAnalytics.track().
+ * maximum scroll depth), custom events from window.anonAnalytics.track(), and
+ * impressions of product tiles and the shop's layout arms (items.ts).
  * Sends nothing under Global Privacy Control, Do Not Track or after
  * anonAnalytics.consent(false). Sends only what may be kept: the page URL
  * without its fragment and with no query parameter but utm_* and those named
@@ -15,17 +16,20 @@
  *
  * It runs inside someone else's shop: every entry point is wrapped so that it
  * can never throw into the page, and loading it twice does nothing the second
- * time. Byte budget: 3,000 bytes gzip (src/tracker/bundle.test.ts).
+ * time. Byte budget: 3,500 bytes gzip (src/tracker/bundle.test.ts).
  */
 import { CUSTOM_NAME_PATTERN, FORBIDDEN_KEYS, MAX_PROP_NUMBER, MAX_PROP_VALUE, MAX_PROPS, MAX_URL, MAX_VISIBLE_MS, PROP_KEY_PATTERN } from '../../wire/limits.js';
 import type { CustomPropValue, WireEvent } from '../../wire/types.js';
 import { clickData } from './click.js';
 import { browserSaysNo, optedOut, rememberOptOut, trackingAllowed } from './consent.js';
+import { itemOf, parseVariants, watchTiles, withVariant } from './items.js';
 import { createSender } from './send.js';
 
 export interface AnonAnalytics {
   track(name: string, props?: Record<string, unknown>): void;
   consent(granted: boolean): void;
+  /** The arm of a layout experiment the shop put this visitor in, for every later event of the page (data-variant on the script tag does the same). */
+  variant(experiment: string, arm: string): void;
   /** Marks a running tracker: a second copy of the script stops when it sees this. */
   readonly v: 1;
 }
@@ -53,6 +57,9 @@ function start(w: Window & { anonAnalytics?: AnonAnalytics }): void {
   const site = script?.dataset.site;
   if (!script || !site) return;
   const sender = createSender(script.dataset.endpoint || new URL('/collect', script.src).href, site, trackingAllowed);
+  // Layout arms (the shop's assignment), repeated on every event; product tiles seen (items.ts).
+  let variants = parseVariants(script.dataset.variant);
+  const tiles = watchTiles((item) => send('impression', { item }));
 
   // The current page view. Reset on every navigation; nothing survives the page.
   let pageviewId = '';
@@ -86,7 +93,7 @@ function start(w: Window & { anonAnalytics?: AnonAnalytics }): void {
   const visibleNow = () => visibleMs + (visibleSince ? now() - visibleSince : 0);
 
   function send(type: WireEvent['type'], body: Body): void {
-    if (pageviewId && trackingAllowed()) sender.push({ type, id: randomId(), pageview_id: pageviewId, ts: now(), url, ...body });
+    if (pageviewId && trackingAllowed()) sender.push({ type, id: randomId(), pageview_id: pageviewId, ts: now(), url, ...body, ...(variants && { variants }) });
   }
 
   function measureScroll(): void {
@@ -116,6 +123,7 @@ function start(w: Window & { anonAnalytics?: AnonAnalytics }): void {
     visibleSince = document.visibilityState === 'visible' ? now() : 0;
     sentMs = sentDepth = -1;
     send('pageview', { referrer: referrer.slice(0, MAX_URL), viewport: viewport() });
+    tiles(true);
   }
 
   function leave(): void {
@@ -142,6 +150,7 @@ function start(w: Window & { anonAnalytics?: AnonAnalytics }): void {
       }
       send('custom', { custom: { name, props: clean } });
     }),
+    variant: safe((experiment: string, arm: string) => (variants = withVariant(variants, experiment, arm))),
     consent: safe((granted: boolean) => {
       const wasAllowed = trackingAllowed();
       rememberOptOut(!granted);
@@ -181,14 +190,18 @@ function start(w: Window & { anonAnalytics?: AnonAnalytics }): void {
     'visibilitychange',
     safe(() => {
       if (document.visibilityState === 'hidden') leave();
-      else visibleSince ||= now();
+      else {
+        visibleSince ||= now();
+        tiles();
+      }
     }),
   );
   document.addEventListener(
     'click',
     safe((e: MouseEvent) => {
       const click = clickData(e);
-      if (click) send('click', { click, viewport: viewport() });
+      const item = itemOf(e.target);
+      if (click) send('click', { click, viewport: viewport(), ...(item && { item }) });
     }),
     true,
   );
