@@ -99,6 +99,15 @@ function corpus(): WireEvent[] {
     custom({ note: EMAILS[4]!, contact: EMAIL, deliver_to: ADDRESSES[1]!, when: PHONES[4]!, sku: NAMES[2]! }),
     custom({ ref: ORDERS[0]!, comment: `${NAMES[5]} ${PHONES[3]}`, greeting: NAMES[6]!, items: 'Zelda Quixote' }),
   );
+  // Product tiles and layout arms (issue 13): names, contacts and order numbers as item ids, list names, experiments
+  // and arms. A click keeps its other data without its item; an impression keeps its (good) item without its list.
+  const inTile = (id: string) => EventBuilder.click(L('/demo/')).with({ click: { selector: 'article.product-card>a', x: 0.5, y: 0.5, page_x: 10, page_y: 10 }, item: { id, list: 'home-grid', pos: 2 } });
+  const listed = (list: string) => EventBuilder.impression(L('/demo/')).with({ item: { id: 'usb-c-65w', list, pos: 1 } });
+  ev.push(
+    inTile(NAMES[0]!), inTile('Zelda_Quixote'), inTile(EMAIL), inTile(PHONES[0]!), inTile(ORDERS[0]!), inTile(NAMES[6]!),
+    listed(NAMES[1]!), listed('Gwendolyn_Pettibone'), listed(ADDRESSES[2]!),
+    EventBuilder.pageview(L('/demo/')).with({ variants: { greeting: 'Zelda_Quixote', Pettibone: 'a', layout: 'b', 'ORD-2025-884127': 'x' } }),
+  );
   return ev.map((e) => e.build());
 }
 
@@ -118,7 +127,11 @@ describe('hidden canaries: personal data in every place a shop puts it', () => {
     expect(product).toMatchObject({ query: 'sku=:id&variant=:id', utm_source: ':email', utm_medium: ':phone', utm_campaign: ':id', utm_term: '', utm_content: '' });
     expect([...new Set(rows.map((r) => r.referrer_host))].sort()).toEqual(['', 'blogspot.co.uk', 'example.net', 'example.org', 'github.io', 'google.com']);
     const clicks = rows.filter((r) => r.type === 'click');
-    expect(clicks.map((c) => c.click_selector).sort()).toEqual(['button.add', 'button.add', 'button.add', 'div.card>a', 'div>span.price', 'main>div>li>button.add', 'section>a.link']);
+    expect(clicks.filter((c) => c.click_selector !== 'article.product-card>a').map((c) => c.click_selector).sort()).toEqual(['button.add', 'button.add', 'button.add', 'div.card>a', 'div>span.price', 'main>div>li>button.add', 'section>a.link']);
+    // Tiles and arms keep what is a lowercase slug, and nothing else.
+    expect(clicks.filter((c) => c.click_selector === 'article.product-card>a').map((c) => [c.item_id, c.item_list, c.item_pos])).toEqual(Array(6).fill(['', '', 0]));
+    expect(rows.filter((r) => r.type === 'impression').map((r) => [r.item_id, r.item_list])).toEqual(Array(3).fill(['usb-c-65w', '']));
+    expect(rows.filter((r) => Object.keys(r.variants).length).map((r) => r.variants)).toEqual([{ layout: 'b' }]);
     expect(clicks.map((c) => c.click_label).filter(Boolean)).toEqual(['add-to-cart']);
     expect(rows.filter((r) => r.type === 'custom').map((r) => r.custom_props)).toEqual(expect.arrayContaining([{ items: '2' }]));
     const dropped = await p.app.metrics.valuesDropped.get();

@@ -5,12 +5,14 @@ import { sanitiseItem, sanitiseVariants, slugOnly } from './items.js';
 describe('sanitiseItem', () => {
   it('keeps product slugs, list names and positions', () => {
     expect(sanitiseItem({ id: 'usb-c-65w', list: 'home-grid', pos: 3 })).toEqual({ id: 'usb-c-65w', list: 'home-grid', pos: 3 });
-    expect(sanitiseItem({ id: 'Power-Bank-20k' })).toEqual({ id: 'power-bank-20k', list: '', pos: 0 });
+    expect(sanitiseItem({ id: 'power-bank-20k' })).toEqual({ id: 'power-bank-20k', list: '', pos: 0 });
     expect(sanitiseItem({ id: 'sku_1042', list: 'related', pos: 10_000 })).toEqual({ id: 'sku_1042', list: 'related', pos: 10_000 });
   });
 
   it.each([
     ['a name with spaces', 'Zelda Quixote'],
+    ['a name written as an id', 'Zelda_Quixote'],
+    ['capitals (a name, an upper-case SKU)', 'SKU-1042'],
     ['an email address', 'jane.doe@example.com'],
     ['a phone number', '+49 30 1234567'],
     ['an order number (long digit run)', '88412345'],
@@ -35,15 +37,16 @@ describe('sanitiseItem', () => {
 });
 
 describe('sanitiseVariants', () => {
-  it('keeps experiment and arm slugs, lowercased', () => {
-    expect(sanitiseVariants({ 'grid-layout': 'B', hero: 'big_1' })).toEqual({ variants: { 'grid-layout': 'b', hero: 'big_1' }, dropped: 0 });
+  it('keeps experiment and arm slugs', () => {
+    expect(sanitiseVariants({ 'grid-layout': 'b', hero: 'big_1' })).toEqual({ variants: { 'grid-layout': 'b', hero: 'big_1' }, dropped: 0 });
   });
 
   it('drops pairs whose experiment or arm is not a slug, and counts them', () => {
-    expect(sanitiseVariants({ layout: 'Zelda Quixote', '88412345': 'a', 'user.jane@example.com': 'b', ok: 'a' })).toEqual({ variants: { ok: 'a' }, dropped: 3 });
+    expect(sanitiseVariants({ layout: 'Zelda Quixote', greeting: 'Dear_Zelda', '88412345': 'a', 'user.jane@example.com': 'b', Layout: 'B', ok: 'a' })).toEqual({ variants: { ok: 'a' }, dropped: 5 });
   });
 
-  it('keeps one arm per experiment when two spellings meet', () => {
-    expect(sanitiseVariants({ Layout: 'a', layout: 'b' })).toEqual({ variants: { layout: 'a' }, dropped: 1 });
+  it('keeps at most five experiments', () => {
+    const six = Object.fromEntries(['a', 'b', 'c', 'd', 'e', 'f'].map((e) => [e, 'x']));
+    expect(sanitiseVariants(six)).toEqual({ variants: { a: 'x', b: 'x', c: 'x', d: 'x', e: 'x' }, dropped: 1 });
   });
 });

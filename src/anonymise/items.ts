@@ -4,11 +4,13 @@
  * arms of its layout experiments (data-variant, anonAnalytics.variant()).
  *
  * All of these are the shop's own constants: a product slug, a list name, an
- * experiment and an arm. They get the rule of path segments (routes.ts) and
- * kept values (pii.ts slugOrPlaceholder): lowercase slugs only, at most 64
+ * experiment and an arm. They get the rule of path segments (routes.ts,
+ * pii.ts slugOrPlaceholder), case kept: lowercase slugs only, at most 64
  * characters and 8 words, untouched by the personal-data detector. Anything
- * else (a name typed into a template, an order number, free text) is dropped,
- * never kept as a placeholder: an item called ":id" would group nothing.
+ * else is dropped, never kept as a placeholder (an item called ":id" would
+ * group nothing): free text, an order number, and any capital letter, since
+ * names are written with one ("Zelda_Quixote" would pass as a slug once
+ * lowercased; a shop writes its SKUs in lowercase here).
  * Pure and linear: every value is capped before the detector sees it.
  */
 import { MAX_ITEM_ID, MAX_ITEM_LIST, MAX_ITEM_POS, MAX_VARIANTS } from '../wire/limits.js';
@@ -18,10 +20,10 @@ import { PLACEHOLDERS, slugOrPlaceholder } from './pii.js';
 /** Experiment and arm names are short (VARIANT_NAME_PATTERN allows 32 characters on the wire). */
 const MAX_VARIANT_NAME = 32;
 
-/** `raw` as a lowercase slug of at most `cap` characters, or '' when it is not one. */
+/** `raw` when it is a lowercase slug of at most `cap` characters, else ''. */
 export function slugOnly(raw: string, cap: number): string {
   if (raw.length > cap) return '';
-  const s = slugOrPlaceholder(raw, { lower: true, cap });
+  const s = slugOrPlaceholder(raw, { cap });
   return s === '' || PLACEHOLDERS.has(s) ? '' : s;
 }
 

@@ -81,17 +81,18 @@ describe('anonymiseRequest', () => {
   });
 
   it('keeps the items and layout arms a shop marked, as slugs; drops impressions of items that are not, and counts what it drops', () => {
-    const variants = { 'Grid-Layout': 'B', greeting: 'Dear Zelda' };
+    const variants = { 'grid-layout': 'b', greeting: 'Dear_Zelda' };
     const out = run(
       request([
         ev({ variants }),
-        ev({ type: 'impression', id: 'k3J9x2abch', item: { id: 'USB-C-65W', list: 'home-grid', pos: 2 }, variants }),
+        ev({ type: 'impression', id: 'k3J9x2abch', item: { id: 'usb-c-65w', list: 'home-grid', pos: 2 }, variants }),
+        ev({ type: 'impression', id: 'k3J9x2abcl', item: { id: 'USB-C-65W', list: 'home-grid', pos: 4 } }),
         ev({ type: 'impression', id: 'k3J9x2abci', item: { id: 'Zelda Quixote', list: 'home-grid', pos: 3 } }),
         ev({ type: 'click', id: 'k3J9x2abcj', click: { selector: 'article.product-card>a', x: 0.5, y: 0.5, page_x: 10, page_y: 10 }, item: { id: 'usb-c-65w', list: 'Jane Doe', pos: 2 } }),
         ev({ type: 'click', id: 'k3J9x2abck', click: { selector: 'article.product-card>a', x: 0.5, y: 0.5, page_x: 10, page_y: 10 }, item: { id: 'jane@example.com' } }),
       ]),
     );
-    expect(out.dropped).toEqual({ invalid_item: 1 });
+    expect(out.dropped).toEqual({ invalid_item: 2 });
     expect(out.valuesDropped).toEqual({ variant: 2, item: 1 });
     expect(out.rows.map((r) => [r.type, r.item_id, r.item_list, r.item_pos, r.variants])).toEqual([
       ['pageview', '', '', 0, { 'grid-layout': 'b' }],
