@@ -639,20 +639,58 @@ ORDER BY from_s;
 --   goal '/checkout/done' a page view of that path; '/products/*' (a trailing *) of any path under it;
 --   goal 'item:usb-c-65w' a click inside that tile; 'item:*' inside any tile; anything else: a custom event name.
 -- A (day, experiment) is released only when every arm shown that day has k visitor-days and k networks (so arms
--- are compared over the same days); networks are counted as the visitor-days that represent their network
--- (schemas/020: a lower bound, from the network hash while the day is live, from network_rep once rolled up).
--- Conversions are counts within released arms. Rows come from per-visitor-day facts, so the view answers for the
--- last RETENTION_DAYS. The whole result is hidden when any arm has fewer than k visitor-days. Statistics against
--- the first arm (in name order): uplift = difference of conversion rates; a 95 % Wald interval of that
--- difference; the two-sided p-value of the pooled two-proportion z-test; below_min_sample when any arm has fewer
--- than 100 visitor-days.
+-- are compared over the same days), and when the goal was reached that day by k visitor-days from k networks
+-- (anyone's, in the experiment or not): a goal is a free parameter, and without this a page or event the other
+-- views hide (3 visitors) would show as 3 conversions. Networks are counted as the visitor-days that represent
+-- their network (schemas/020: a lower bound, from the network hash while the day is live, from network_rep once
+-- rolled up). Conversions are counts within released arms and days. Rows come from per-visitor-day facts, so the
+-- view answers for the last RETENTION_DAYS. The whole result is hidden when any arm has fewer than k visitor-days.
+-- Statistics against the first arm (in name order): uplift = difference of conversion rates; a 95 % Wald interval
+-- of that difference; the two-sided p-value of the pooled two-proportion z-test; below_min_sample when any arm has
+-- fewer than min_sample (100) visitor-days.
 CREATE OR REPLACE VIEW v_experiment SQL SECURITY DEFINER AS
+WITH
+    -- Per visitor-day: when it last reached the goal that day.
+    reached AS
+    (
+        SELECT day, visitor_id, max(ts) AS tg
+        FROM agg_visitor_steps
+        WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+          AND multiIf(startsWith({goal:String}, '/'),
+                      kind = 'page' AND if(endsWith({goal:String}, '*'), startsWith(value, substring({goal:String}, 1, length({goal:String}) - 1)), value = {goal:String}),
+                      startsWith({goal:String}, 'item:'),
+                      kind = 'item' AND ({goal:String} = 'item:*' OR value = substring({goal:String}, 6)),
+                      kind = 'event' AND value = lower({goal:String}))
+        GROUP BY day, visitor_id
+    ),
+    -- Per visitor-day: 1 when it represents its network that day.
+    reps AS
+    (
+        SELECT day, visitor_id, if(rolled, rep_stored, toUInt8(visitor_id = min(visitor_id) OVER (PARTITION BY day, net))) AS rep
+        FROM
+        (
+            SELECT day, visitor_id, max(network) AS net, max(network_rep) AS rep_stored, day IN (SELECT day FROM rollup_days) AS rolled
+            FROM agg_visitor_networks
+            WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+            GROUP BY day, visitor_id
+        )
+    ),
+    -- The days on which the goal itself is a released cell.
+    goal_days AS
+    (
+        SELECT g.day AS day
+        FROM reached AS g
+        LEFT JOIN reps AS nr ON nr.day = g.day AND nr.visitor_id = g.visitor_id
+        GROUP BY g.day
+        HAVING count() >= {{K_ANONYMITY}} AND sum(nr.rep) >= {{K_ANONYMITY}}
+    )
 SELECT arm, visitors, conversions, round(rate, 4) AS rate,
        if(idx = 1, NULL, round(diff, 4)) AS uplift,
        if(idx = 1, NULL, round(diff - 1.959964 * se, 4)) AS ci_low,
        if(idx = 1, NULL, round(diff + 1.959964 * se, 4)) AS ci_high,
        if(idx = 1 OR NOT (se0 > 0), NULL, round(erfc(abs(diff) / se0 / sqrt(2)), 6)) AS p_value,
-       toUInt8(min_n < 100) AS below_min_sample
+       toUInt32(100) AS min_sample,
+       toUInt8(min_n < min_sample) AS below_min_sample
 FROM
 (
     SELECT arm, visitors, conversions, conversions / visitors AS rate,
@@ -681,33 +719,12 @@ FROM
                     WHERE site = {site:String} AND experiment = {experiment:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
                     GROUP BY day, visitor_id
                 ) AS x
-                LEFT JOIN
-                (
-                    SELECT day, visitor_id, max(ts) AS tg
-                    FROM agg_visitor_steps
-                    WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
-                      AND multiIf(startsWith({goal:String}, '/'),
-                                  kind = 'page' AND if(endsWith({goal:String}, '*'), startsWith(value, substring({goal:String}, 1, length({goal:String}) - 1)), value = {goal:String}),
-                                  startsWith({goal:String}, 'item:'),
-                                  kind = 'item' AND ({goal:String} = 'item:*' OR value = substring({goal:String}, 6)),
-                                  kind = 'event' AND value = lower({goal:String}))
-                    GROUP BY day, visitor_id
-                ) AS g ON g.day = x.day AND g.visitor_id = x.visitor_id
-                LEFT JOIN
-                (
-                    SELECT day, visitor_id, if(rolled, rep_stored, toUInt8(visitor_id = min(visitor_id) OVER (PARTITION BY day, net))) AS rep
-                    FROM
-                    (
-                        SELECT day, visitor_id, max(network) AS net, max(network_rep) AS rep_stored, day IN (SELECT day FROM rollup_days) AS rolled
-                        FROM agg_visitor_networks
-                        WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
-                        GROUP BY day, visitor_id
-                    )
-                ) AS nr ON nr.day = x.day AND nr.visitor_id = x.visitor_id
+                LEFT JOIN reached AS g ON g.day = x.day AND g.visitor_id = x.visitor_id
+                LEFT JOIN reps AS nr ON nr.day = x.day AND nr.visitor_id = x.visitor_id
                 GROUP BY day, arm
             )
         )
-        WHERE day_min_n >= {{K_ANONYMITY}} AND day_min_r >= {{K_ANONYMITY}}
+        WHERE day_min_n >= {{K_ANONYMITY}} AND day_min_r >= {{K_ANONYMITY}} AND day IN (SELECT day FROM goal_days)
         GROUP BY arm
     )
     WINDOW w AS (ORDER BY arm ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)

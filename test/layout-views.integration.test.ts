@@ -71,6 +71,9 @@ function seed(): EventRow[] {
   rows.push(...perVisitor(50, 50_000, () => ({ path: '/', variants: { tiny: 'a' }, ts: at(T) })), ...perVisitor(4, 51_000, () => ({ path: '/', variants: { tiny: 'b' }, ts: at(T) })));
   rows.push(...perVisitor(50, 52_000, () => ({ path: '/', variants: { shared: 'a' }, ts: at(T) })));
   rows.push(...perVisitor(10, 53_000, (_v, i) => ({ path: '/', variants: { shared: 'b' }, ts: at(T), ip_prefix: `10.99.${i % 2}.0/24` })));
+  // A probe: a goal reached by 2 visitor-days only (a page v_pages hides) counts on no day, so nothing shows.
+  rows.push(...perVisitor(10, 56_000, () => ({ path: '/', variants: { probe: 'a' }, ts: at(T) })), ...perVisitor(10, 57_000, () => ({ path: '/', variants: { probe: 'b' }, ts: at(T) })));
+  rows.push(...perVisitor(2, 57_000, () => ({ path: '/rare-page', ts: at(T, 30) })));
   // 60 vs 60: shown, flagged below the minimum sample.
   rows.push(...perVisitor(60, 54_000, () => ({ path: '/', variants: { small: 'a' }, ts: at(T) })), ...perVisitor(60, 55_000, () => ({ path: '/', variants: { small: 'b' }, ts: at(T) })));
 
@@ -115,6 +118,8 @@ const QUERIES = {
   tiny: `SELECT * FROM v_experiment(${PERIOD}, experiment = 'tiny', goal = '/checkout/done')`,
   shared: `SELECT * FROM v_experiment(${PERIOD}, experiment = 'shared', goal = '/checkout/done')`,
   small: `SELECT arm, visitors, below_min_sample FROM v_experiment(${PERIOD}, experiment = 'small', goal = '/')`,
+  probe: `SELECT * FROM v_experiment(${PERIOD}, experiment = 'probe', goal = '/rare-page')`,
+  probeOpen: `SELECT arm, visitors, conversions FROM v_experiment(${PERIOD}, experiment = 'probe', goal = '/')`,
   funnel: `SELECT step, name, visitors, fewer_than_k, drop_off, conversion FROM v_funnel(${PERIOD}, steps = ['/products/*', '/cart', 'checkout_start', '/checkout/done'], device = '')`,
   funnelMobile: `SELECT step, visitors, fewer_than_k FROM v_funnel(${PERIOD}, steps = ['/products/*', '/cart', 'checkout_start'], device = 'mobile')`,
   props: `SELECT key, value, events, visitors FROM v_custom_props(${PERIOD}, name = 'add_to_cart')`,
@@ -160,6 +165,9 @@ const checks: Record<keyof typeof QUERIES, (r: Row[]) => void> = {
   tiny: (r) => expect(r).toEqual([]),
   shared: (r) => expect(r).toEqual([]),
   small: (r) => expect(r.map((x) => [x.arm, n(x.visitors), n(x.below_min_sample)])).toEqual([['a', 60, 1], ['b', 60, 1]]),
+  probe: (r) => expect(r).toEqual([]),
+  // The same arms with a goal that is itself a shown cell: there they are.
+  probeOpen: (r) => expect(r.map((x) => [x.arm, n(x.visitors), n(x.conversions)])).toEqual([['a', 10, 10], ['b', 10, 10]]),
   funnel: (r) => {
     expect(r.map((x) => [n(x.step), x.name, n(x.visitors), n(x.fewer_than_k), n(x.drop_off), n(x.conversion)])).toEqual([
       [1, '/products/*', 17, 0, null, 1],

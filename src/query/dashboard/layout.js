@@ -5,8 +5,6 @@
 (function () {
   'use strict';
   var SVG_NS = 'http://www.w3.org/2000/svg';
-  /** Below this many visitor-days in an arm, v_experiment flags the result (below_min_sample). */
-  var MIN_SAMPLE = 100;
 
   var $ = function (id) { return document.getElementById(id); };
   function svg(tag, attrs, text) {
@@ -86,7 +84,7 @@
   function experiment() {
     var name = $('experiment').value.trim(), goal = $('goal').value.trim();
     if (!name || !goal) return Promise.resolve();
-    return ctx.query('SELECT arm, visitors, conversions, rate, uplift, ci_low, ci_high, p_value, below_min_sample FROM v_experiment(' + ctx.params() +
+    return ctx.query('SELECT arm, visitors, conversions, rate, uplift, ci_low, ci_high, p_value, min_sample, below_min_sample FROM v_experiment(' + ctx.params() +
       ', experiment = ' + q(name) + ', goal = ' + q(goal) + ')').then(function (rows) {
       $('verdict').textContent = verdict(rows);
       $('verdict').setAttribute('data-verdict', !rows.length || Number(rows[0].below_min_sample) ? 'wait' : 'read');
@@ -104,7 +102,7 @@
   function verdict(rows) {
     if (!rows.length) return 'Not enough data yet: an arm has fewer than k visitor-days from k networks, so nothing is shown.';
     if (Number(rows[0].below_min_sample)) {
-      return 'Not enough data yet: fewer than ' + MIN_SAMPLE + ' visitor-days in an arm (' +
+      return 'Not enough data yet: fewer than ' + rows[0].min_sample + ' visitor-days in an arm (' +
         rows.map(function (r) { return r.arm + ': ' + r.visitors; }).join(', ') + ').';
     }
     if (rows.length < 2) return 'Only arm ' + rows[0].arm + ' is shown: nothing to compare it with.';
@@ -170,7 +168,8 @@
       var bw = first ? full * v / first : 0;
       node.append(title(svg('rect', { x: label, y: y + 4, width: Math.max(1, bw).toFixed(1), height: 20, 'class': 'funnel-bar', 'data-step': r.step, 'data-visitors': v }),
         r.name + ': ' + v + ' visitor-days'));
-      var text = v + ' (' + pct(Number(r.conversion)) + ')' + (r.drop_off === null ? '' : ', \u2212' + r.drop_off);
+      var lost = r.drop_off === null ? '' : Number(r.drop_off) > 0 ? ', \u2212' + r.drop_off : ', none lost';
+      var text = v + ' (' + pct(Number(r.conversion)) + ')' + lost;
       node.append(svg('text', { x: label + full + 6, y: y + 18, 'class': 'tick funnel-figure', 'data-step': r.step }, text));
     });
   }
