@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Housekeeper, type HousekeepingOutcome } from '../src/queue/housekeeping.js';
 import { Leases, LeaseLostError } from '../src/queue/lease.js';
 import { randomId } from './support/builders.js';
 import { REDIS_URL } from './support/pipeline.js';
@@ -168,5 +169,43 @@ describe('Leases (two independent clients)', () => {
     } finally {
       other.disconnect();
     }
+  });
+});
+
+describe('Housekeeper.stop', () => {
+  it('ends a job at its next fenced step, and never waits longer than its bound for one that does not return', async () => {
+    const prefix = newPrefix();
+    const outcomes: HousekeepingOutcome[] = [];
+    const steps: number[] = [];
+    const polite = new Housekeeper(redis, prefix, { tickMs: 60_000, onOutcome: (o) => outcomes.push(o.outcome) }).add({
+      name: 'long',
+      everyMs: 0,
+      async run(fence) {
+        for (let i = 0; i < 1000; i++) {
+          await fence.check();
+          steps.push(i);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      },
+    });
+    polite.start();
+    await new Promise((r) => setTimeout(r, 150));
+    const t0 = Date.now();
+    await polite.stop();
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(steps.length).toBeGreaterThan(0);
+    expect(steps.length).toBeLessThan(1000);
+    // Cut short: not recorded as done, so the next holder runs it again.
+    expect(outcomes).toEqual(['failed']);
+    expect(await polite.leases.lastDone('long')).toBe(0);
+
+    // A job stuck where no fence is checked (Redis away, say): stop() returns after its bound anyway.
+    const stuck = new Housekeeper(redis, prefix, { tickMs: 60_000 }).add({ name: 'stuck', everyMs: 0, run: () => new Promise(() => {}) });
+    stuck.start();
+    await new Promise((r) => setTimeout(r, 100));
+    const t1 = Date.now();
+    await stuck.stop(300);
+    expect(Date.now() - t1).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - t1).toBeLessThan(2000);
   });
 });

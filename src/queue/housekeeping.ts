@@ -140,10 +140,20 @@ export class Housekeeper {
     }
   }
 
-  /** Stops looking, waits for a job in progress (each job checks its fence, so it ends at its next step). */
-  async stop(): Promise<void> {
+  /**
+   * Stops looking and waits for a job in progress, which ends at its next step (its fence check sees the stop),
+   * for at most `waitMs`: with Redis away a step can wait for ever, and a drain must not. A job left running
+   * then loses its lease when the process exits (the lease expires; the next holder redoes the run).
+   */
+  async stop(waitMs = 5000): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.running.catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, waitMs);
+      timer.unref();
+    });
+    await Promise.race([this.running.then(() => {}, () => {}), bound]);
+    clearTimeout(timer);
   }
 }
