@@ -136,6 +136,25 @@ describe('product tiles and layout arms on the demo storefront', () => {
     expect(rows.every((r) => r.arm === 'a')).toBe(true);
   });
 
+  it('counts nothing for a tile whose second began on a page view that ended before it was up', async () => {
+    const s = await openTrackerSession(browser, { initScript: arm('a') });
+    const { page } = s;
+    await page.goto(`${p.url}/demo/`);
+    await trackerReady(page);
+    // Within the tiles' first second in view: the page takes its grid down, then routes to another page (as an SPA
+    // may, in that order), so the tiles are gone before the new page view begins.
+    await page.waitForTimeout(300);
+    await page.evaluate(() => {
+      document.querySelector('section.grid')!.remove();
+      history.pushState(null, '', '/demo/cart');
+    });
+    await page.waitForTimeout(2000);
+    expect(s.events().filter((e) => e.type === 'pageview')).toHaveLength(2);
+    expect(impressions(s)).toEqual([]);
+    await s.finish();
+    expect(s.errors).toEqual([]);
+  });
+
   it('counts the tiles of another list on their own (positions within the list) and follows the arm the page picked', async () => {
     const s = await openTrackerSession(browser, { initScript: arm('b') });
     const { page } = s;

@@ -73,7 +73,9 @@ export function watchTiles(seen: (item: ItemData) => void): (reset?: boolean) =>
   new MutationObserver(observeAll).observe(document, { childList: true, subtree: true });
   return (reset) => {
     if (reset) done = new WeakSet();
-    // Observing anew reports every tile's current visibility, so a tile in view starts its second again.
+    // Observing anew reports every tile's current visibility, so a tile in view starts its second again; a second
+    // begun before (on the page view that ended, for a tile perhaps gone since) does not count.
+    timers.forEach(clearTimeout);
     io.disconnect();
     observeAll();
   };
