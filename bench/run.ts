@@ -15,8 +15,8 @@
  * (default 10), BENCH_CONNECTIONS (default 32), BENCH_MODE=all-in-one|split
  * (split = separate collector and BENCH_WORKERS worker processes),
  * BENCH_RUNS (comparison pairs, default 1), BENCH_COMPARE_SECONDS (default 20),
- * BENCH_COMPARE_CONNECTIONS (default 40), BENCH_ONLY=compare (the comparison
- * alone), CLICKHOUSE_URL (server mode), REDIS_URL.
+ * BENCH_COMPARE_CONNECTIONS (default 40), BENCH_ONLY=compare|one-event (that
+ * phase alone), CLICKHOUSE_URL (server mode), REDIS_URL.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -261,6 +261,11 @@ async function main(): Promise<void> {
   if (process.env.BENCH_ONLY === 'compare') {
     // Only the comparison (for iterating on the hot path): no floors, no other phases.
     console.log(comparisonTable(await compareWithMinimal()).join('\n'));
+    return;
+  }
+  if (process.env.BENCH_ONLY === 'one-event') {
+    const one = await pipelineRun('pipeline, 1 event/request', 1, Math.min(30, SECONDS));
+    console.log(`1 event/request: ${Math.round(one.requestsPerSecond)} req/s accepted, p50 ${one.latencyP50Ms} ms, p99 ${one.latencyP99Ms} ms, rows = accepted: ${one.noLossNoDuplicates}`);
     return;
   }
   const started = new Date();
