@@ -244,10 +244,11 @@ GROUP BY viewport, cell_x, cell_y
 ORDER BY clicks DESC, viewport, cell_y, cell_x;
 
 CREATE OR REPLACE VIEW v_click_targets SQL SECURITY DEFINER AS
-SELECT target, label, sum(c_clicks) AS clicks, uniqCombinedMerge(12)(c_visitors) AS visitors
+SELECT target, label, sum(c_clicks) AS clicks, uniqCombinedMerge(12)(c_visitors) AS visitors, sum(c_rage) AS rage_clicks, sum(c_dead) AS dead_clicks
 FROM
 (
-        SELECT day, selector AS target, label, sum(clicks) AS c_clicks, uniqCombinedMergeState(12)(visitors) AS c_visitors
+        SELECT day, selector AS target, label, sum(clicks) AS c_clicks, uniqCombinedMergeState(12)(visitors) AS c_visitors,
+               sum(rage_clicks) AS c_rage, sum(dead_clicks) AS c_dead
         FROM agg_click_targets
         WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
         GROUP BY day, target, label
@@ -802,3 +803,159 @@ FROM
     ) AS r ON r.step = st.step
 )
 ORDER BY step;
+
+-- Heatmaps (issue 14, schemas/030_heatmaps.sql; docs/analysts.md).
+--
+-- Width buckets: `width` names a bucket by the window width the dashboard
+-- draws it at: 390 (mobile), 768 (tablet), 1024, 1280, 1440, 1920 (desktop),
+-- and 0 stands for every desktop width together. The fallback to the coarser
+-- bucket, per (day, group) cell: a cell of one desktop width is shown when it
+-- is released on its own; the same group over every desktop width (width 0)
+-- is shown only when no single width of it is released that day. So a width-0
+-- row holds exactly the clicks no single width could show, a width-0 row and
+-- a width row never cover the same day's clicks, and summing a viewport's rows
+-- counts each released click once. No difference of rows yields a hidden
+-- cell: width 0 is shown only where no width was, and then it is released on
+-- its own k.
+--
+-- The released flag and the fallback are computed over the grouped cells of
+-- the period (a window over the day's widths of one group) and filtered in the
+-- subquery above them; analyst queries run with every query-plan optimisation
+-- off (src/query/settings.ts), so no outer filter reaches below it.
+
+-- Page heatmap: 20 × 20 px cells, x from the document's centre line.
+CREATE OR REPLACE VIEW v_heatmap_cells SQL SECURITY DEFINER AS
+SELECT viewport, width, cell_x, cell_y, sum(c_clicks) AS clicks, uniqCombinedMerge(12)(c_visitors) AS visitors
+FROM
+(
+    SELECT day, viewport, width, cell_x, cell_y, c_clicks, c_visitors
+    FROM
+    (
+        SELECT day, viewport, width, cell_x, cell_y, sum(clicks) AS c_clicks, uniqCombinedMergeState(12)(visitors) AS c_visitors,
+               uniqCombinedMerge(12)(visitors) >= {{K_ANONYMITY}}
+                   AND greatest(uniqCombinedMerge(12)(networks), max(network_count)) >= {{K_ANONYMITY}} AS released,
+               max(released AND width != 0) OVER (PARTITION BY day, viewport, cell_x, cell_y) AS width_released
+        FROM agg_heatmap_cells
+        WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
+        GROUP BY day, viewport, width, cell_x, cell_y
+    )
+    WHERE released AND (width != 0 OR NOT width_released)
+)
+GROUP BY viewport, width, cell_x, cell_y
+ORDER BY clicks DESC, viewport, width, cell_y, cell_x;
+
+-- Page views per width bucket (the heatmap's "per 100 page views") and the median viewport height (its fold line).
+CREATE OR REPLACE VIEW v_heatmap_widths SQL SECURITY DEFINER AS
+SELECT viewport, width, sum(c_pageviews) AS pageviews, uniqCombinedMerge(12)(c_visitors) AS visitors,
+       toUInt16(ifNotFinite(quantileMerge(0.5)(c_heights), 0)) AS median_viewport_h
+FROM
+(
+    SELECT day, viewport, width, c_pageviews, c_visitors, c_heights
+    FROM
+    (
+        SELECT day, viewport, width, sum(pageviews) AS c_pageviews, uniqCombinedMergeState(12)(visitors) AS c_visitors,
+               quantileMergeState(0.5)(heights) AS c_heights,
+               uniqCombinedMerge(12)(visitors) >= {{K_ANONYMITY}}
+                   AND greatest(uniqCombinedMerge(12)(networks), max(network_count)) >= {{K_ANONYMITY}} AS released,
+               max(released AND width != 0) OVER (PARTITION BY day, viewport) AS width_released
+        FROM agg_heatmap_widths
+        WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
+        GROUP BY day, viewport, width
+    )
+    WHERE released AND (width != 0 OR NOT width_released)
+)
+GROUP BY viewport, width
+ORDER BY viewport, width;
+
+-- Clicked elements per width bucket, with rage and dead clicks.
+CREATE OR REPLACE VIEW v_heatmap_targets SQL SECURITY DEFINER AS
+SELECT viewport, width, target, label, sum(c_clicks) AS clicks, uniqCombinedMerge(12)(c_visitors) AS visitors,
+       sum(c_rage) AS rage_clicks, sum(c_dead) AS dead_clicks
+FROM
+(
+    SELECT day, viewport, width, target, label, c_clicks, c_visitors, c_rage, c_dead
+    FROM
+    (
+        SELECT day, viewport, width, selector AS target, label, sum(clicks) AS c_clicks, uniqCombinedMergeState(12)(visitors) AS c_visitors,
+               sum(rage_clicks) AS c_rage, sum(dead_clicks) AS c_dead,
+               uniqCombinedMerge(12)(visitors) >= {{K_ANONYMITY}}
+                   AND greatest(uniqCombinedMerge(12)(networks), max(network_count)) >= {{K_ANONYMITY}} AS released,
+               max(released AND width != 0) OVER (PARTITION BY day, viewport, target, label) AS width_released
+        FROM agg_heatmap_targets
+        WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
+        GROUP BY day, viewport, width, target, label
+    )
+    WHERE released AND (width != 0 OR NOT width_released)
+)
+GROUP BY viewport, width, target, label
+ORDER BY clicks DESC, viewport, width, target, label;
+
+-- Element heatmaps: which part of an element (frame 'element': the clicked element) or of a product tile
+-- (frame 'tile': every tile of a list together, `element` the list) is clicked, in fifths of its box.
+CREATE OR REPLACE VIEW v_element_heatmap SQL SECURITY DEFINER AS
+SELECT frame, element, label, cell_x, cell_y, sum(c_clicks) AS clicks, uniqCombinedMerge(12)(c_visitors) AS visitors
+FROM
+(
+        SELECT day, frame, element, label, cell_x, cell_y, sum(clicks) AS c_clicks, uniqCombinedMergeState(12)(visitors) AS c_visitors
+        FROM agg_element_cells
+        WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date} AND path = {page:String}
+        GROUP BY day, frame, element, label, cell_x, cell_y
+        HAVING uniqCombinedMerge(12)(visitors) >= {{K_ANONYMITY}}
+           AND greatest(uniqCombinedMerge(12)(networks), max(network_count)) >= {{K_ANONYMITY}}
+)
+GROUP BY frame, element, label, cell_x, cell_y
+ORDER BY clicks DESC, frame, element, label, cell_y, cell_x;
+
+-- Rage and dead clicks per page: a (day, page, signal) cell is released when k visitors from k networks gave
+-- that signal on the page that day.
+CREATE OR REPLACE VIEW v_frustration SQL SECURITY DEFINER AS
+SELECT page, signal, sum(c_clicks) AS clicks, uniqCombinedMerge(12)(c_visitors) AS visitors
+FROM
+(
+        SELECT day, path AS page, signal, sum(clicks) AS c_clicks, uniqCombinedMergeState(12)(visitors) AS c_visitors
+        FROM agg_page_frustration
+        WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+        GROUP BY day, page, signal
+        HAVING uniqCombinedMerge(12)(visitors) >= {{K_ANONYMITY}}
+           AND greatest(uniqCombinedMerge(12)(networks), max(network_count)) >= {{K_ANONYMITY}}
+)
+GROUP BY page, signal
+ORDER BY clicks DESC, page, signal;
+
+-- Quick backs: a page view followed within 5 s (to the second) by a page view of the page the visitor came
+-- from, the same day. From the visitor's page views, like v_transitions (rolled up by src/store/rollup.ts).
+CREATE OR REPLACE VIEW v_quick_backs SQL SECURITY DEFINER AS
+SELECT g_page AS page, sum(c_n) AS quick_backs, uniqCombinedMerge(12)(c_visitors) AS visitors
+FROM
+(
+        SELECT day, g_page, sum(n) AS c_n, uniqCombinedMergeState(12)(st) AS c_visitors
+        FROM
+        (
+            SELECT day, page AS g_page, count() AS n, uniqCombinedState(12)(vid) AS st, uniqCombined(12)(net) AS nets
+            FROM
+            (
+                SELECT day, vid, net, p AS page,
+                       lagInFrame(p, 1, '') OVER w AS prev, leadInFrame(p, 1, '') OVER w AS next, leadInFrame(t, 1, t) OVER w AS next_t, t
+                FROM
+                (
+                    SELECT day, visitor_id AS vid, pageview_id AS pv, min(ts) AS t, any(path) AS p, max(network) AS net
+                    FROM agg_visitor_pageviews
+                    WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+                      AND day NOT IN (SELECT day FROM rollup_days)
+                    GROUP BY day, visitor_id, pageview_id
+                )
+                WINDOW w AS (PARTITION BY day, vid ORDER BY t ASC, pv ASC ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING)
+            )
+            WHERE prev != '' AND next = prev AND page != prev AND dateDiff('second', t, next_t) <= 5
+            GROUP BY day, g_page
+            UNION ALL
+            SELECT day, page AS g_page, quick_backs AS n, visitors AS st, networks AS nets
+            FROM agg_quick_backs_daily FINAL
+            WHERE site = {site:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
+              AND day IN (SELECT day FROM rollup_days)
+        )
+        GROUP BY day, g_page
+        HAVING uniqCombinedMerge(12)(st) >= {{K_ANONYMITY}} AND max(nets) >= {{K_ANONYMITY}}
+)
+GROUP BY page
+ORDER BY quick_backs DESC, page;

@@ -34,7 +34,11 @@ function seed(): EventRow[] {
     // 8 mobile visitors: product page from a Google campaign, engage, click "add to cart", then the cart.
     ...perVisitor(8, 1000, (_v, i) => ({ ...mobile, path: PRODUCT, ts: formatTs(t0), referrer_host: i < 6 ? 'www.google.com' : '', utm_campaign: i < 6 ? 'winter' : '', query: i < 5 ? 'variant=black' : 'variant=white' })),
     ...perVisitor(8, 1000, (_v, i) => ({ ...mobile, path: PRODUCT, ts: formatTs(t0 + 1000), type: 'engagement', visible_ms: 20_000 + i * 1000, scroll_depth: 40 + i * 5 })),
-    ...perVisitor(8, 1000, () => ({ ...mobile, path: PRODUCT, ts: formatTs(t0 + 2000), type: 'click', page_x: 100, page_y: 300, click_selector: 'main>button.add', click_label: 'add-to-cart', item_id: 'usb-c-65w', item_list: 'related', item_pos: 1 })),
+    // … in the middle of the button, at the bottom middle of its tile; 5 of them rage-clicked it, 6 found it dead.
+    ...perVisitor(8, 1000, (_v, i) => ({
+      ...mobile, path: PRODUCT, ts: formatTs(t0 + 2000), type: 'click', page_x: 100, page_y: 300, click_selector: 'main>button.add', click_label: 'add-to-cart',
+      item_id: 'usb-c-65w', item_list: 'related', item_pos: 1, click_x: 0.5, click_y: 0.5, block_x: 0.5, block_y: 0.9, click_rage: i < 5 ? 1 : 0, click_dead: i < 6 ? 1 : 0,
+    })),
     ...perVisitor(6, 1000, (_v, i) => ({ ...mobile, path: '/cart', ts: formatTs(t0 + 3000), type: 'custom', custom_name: 'checkout_start', custom_props: { items: i < 5 ? '2' : '3' } })),
     ...perVisitor(8, 1000, () => ({ ...mobile, path: '/cart', ts: formatTs(t0 + 4000) })),
     // 6 desktop visitors who see only the home page (bounces).
@@ -110,6 +114,34 @@ const checks: Record<string, (rows: Row[], sql: string) => void> = {
   },
   v_click_targets: (r) => {
     expect(r.map((x) => [x.target, x.label])).toEqual([['main>button.add', 'add-to-cart']]);
+    if ('rage_clicks' in r[0]!) expect([n(r[0]!.rage_clicks), n(r[0]!.dead_clicks)]).toEqual([5, 6]);
+  },
+  // Mobile: one width bucket (390); page x 100 on a 390 px document is 95 px left of the centre line: cell -5.
+  v_heatmap_cells: (r, sql) => {
+    if (sql.includes("viewport = 'desktop'")) return expect(r).toEqual([]);
+    expect(r.map((x) => [n(x.width), n(x.cell_x), n(x.cell_y), n(x.clicks)])).toEqual([[390, -5, 15, 8]]);
+  },
+  v_heatmap_widths: (r) => {
+    expect(r.filter((x) => x.viewport === 'mobile').map((x) => [n(x.width), n(x.pageviews), n(x.median_viewport_h)])).toEqual([[390, 8, 800]]);
+  },
+  v_heatmap_targets: (r) => {
+    expect(r.map((x) => [n(x.width), x.target, x.label, n(x.clicks), n(x.rage_clicks), n(x.dead_clicks)])).toEqual([[390, 'main>button.add', 'add-to-cart', 8, 5, 6]]);
+  },
+  v_element_heatmap: (r) => {
+    expect(r.map((x) => [x.frame, x.element, n(x.cell_x), n(x.cell_y), n(x.clicks)])).toEqual([
+      ['element', 'main>button.add', 2, 2, 8],
+      ['tile', 'related', 2, 4, 8],
+    ]);
+  },
+  v_frustration: (r) => {
+    expect(r.map((x) => [x.page, x.signal, n(x.clicks)])).toEqual([
+      [PRODUCT, 'dead', 6],
+      [PRODUCT, 'rage', 5],
+    ]);
+  },
+  // Nobody in the seed went back (a return within 5 s to the page before): src/store/heatmaps.integration.test.ts has some.
+  v_quick_backs: (r) => {
+    expect(r).toEqual([]);
   },
   v_devices: (r) => {
     expect(r.map((x) => x.device_type).sort()).toEqual(['desktop', 'mobile']);

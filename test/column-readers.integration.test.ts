@@ -44,7 +44,7 @@ describe('every column of event data has a reader', () => {
     const unread = report.tables.filter((t) => t.eventData).flatMap((t) => t.columns.filter((c) => c.readBy.length === 0).map((c) => `${t.name}.${c.name}`));
     expect(unread).toEqual([]);
     const awaiting = report.tables.flatMap((t) => t.columns.filter((c) => c.readBy.some((r) => r.startsWith('awaiting:'))).map((c) => `${t.name}.${c.name}`));
-    expect(awaiting.sort()).toEqual(['events.click_x', 'events.click_y', 'events.utm_content', 'events.utm_term', 'events.viewport_h']);
+    expect(awaiting.sort()).toEqual(['events.utm_content', 'events.utm_term']);
   });
 
   it('no longer stores what nothing read', () => {

@@ -3,9 +3,11 @@
  * hot cell (9 visitors, 3 clicks each), a cooler one (6 visitors, one click
  * each) and a cell with the most clicks but only 3 visitors (under k = 5, so
  * the view must hide it). The test checks what is drawn: where the heatmap
- * rects are in the SVG (attributes in user units and the laid-out boxes) and
- * how intense they are, not the numbers copied from the query. A screenshot
- * is saved under test-artifacts/.
+ * rects are over the page (attributes in user units and the laid-out boxes)
+ * and how intense they are, not the numbers copied from the query. The site
+ * has no page origin, so the cells are drawn on a blank page of the bucket's
+ * width (test/heatmaps.browser.test.ts draws them over the live page). A
+ * screenshot is saved under test-artifacts/.
  */
 import fs from 'node:fs';
 import type { Browser } from 'playwright-core';
@@ -16,17 +18,20 @@ import { startTestPipeline, type TestPipeline } from './support/pipeline.js';
 import { formatTs, perVisitor } from './support/rows.js';
 
 const PAGE = '/products/usb-c-65w';
-/** Seeded rows have viewport_w 1440 (desktop); the heatmap's cells are 2 % of it, 10 SVG units each. */
+/**
+ * Seeded rows have viewport_w 1440 (the 1440 px bucket, drawn 1440 px wide); the cells are 20 px squares counted from
+ * the page's centre line (x 720), one SVG unit a CSS pixel.
+ */
 const VIEWPORT_W = 1440;
-const CELL_UNITS = 10;
-const HOT = { page_x: 610, page_y: 250 }; // cell (21, 8): user units x 210–220, y 80–90
-const COOL = { page_x: 1225, page_y: 1020 }; // cell (42, 35): x 420–430, y 350–360
-const HIDDEN = { page_x: 200, page_y: 500 }; // cell (6, 17): most clicks, 3 visitors
+const CELL = 20;
+const HOT = { page_x: 610, page_y: 250 }; // cell (-6, 12): x 600–620, y 240–260
+const COOL = { page_x: 1225, page_y: 1020 }; // cell (25, 51): x 1220–1240, y 1020–1040
+const HIDDEN = { page_x: 200, page_y: 500 }; // cell (-26, 25): most clicks, 3 visitors
 const region = (c: { page_x: number; page_y: number }) => ({
-  x: Math.floor((c.page_x * 50) / VIEWPORT_W) * CELL_UNITS,
-  y: Math.floor((c.page_y * 50) / VIEWPORT_W) * CELL_UNITS,
-  width: CELL_UNITS,
-  height: CELL_UNITS,
+  x: VIEWPORT_W / 2 + Math.floor((c.page_x - VIEWPORT_W / 2) / CELL) * CELL,
+  y: Math.floor(c.page_y / CELL) * CELL,
+  width: CELL,
+  height: CELL,
 });
 
 let p: TestPipeline;
@@ -69,21 +74,22 @@ describe('dashboard', () => {
     await page.waitForSelector('body[data-ready=page]', { timeout: 30_000 });
     expect(await page.textContent('#pages')).toContain(PAGE);
 
+    // The page cannot be framed (no page origin for shop.example): the cells are drawn on a blank page 1440 px wide.
+    await page.waitForSelector('body[data-heatmap=blank]', { timeout: 30_000 });
+    expect(await page.textContent('#heat-note')).toMatch(/could not be framed/);
+    expect(await page.getAttribute('#heat-overlay', 'width')).toBe(String(VIEWPORT_W));
+
     // What is drawn: each rect's geometry in SVG user units, its laid-out box relative to the
-    // heatmap's content box (no viewBox, so one user unit is one CSS pixel), and its paint.
-    const drawn = await page.$$eval('#heatmap rect', (rs) => {
-      const svgEl = (rs[0] as SVGRectElement).ownerSVGElement!;
-      const box = svgEl.getBoundingClientRect();
-      const cs = getComputedStyle(svgEl);
-      const left = box.left + parseFloat(cs.borderLeftWidth) + parseFloat(cs.paddingLeft);
-      const top = box.top + parseFloat(cs.borderTopWidth) + parseFloat(cs.paddingTop);
+    // overlay's box (its viewBox is its size: one user unit is one CSS pixel), and its paint.
+    const drawn = await page.$$eval('#heat-overlay rect.cell', (rs) => {
+      const box = (rs[0] as SVGRectElement).ownerSVGElement!.getBoundingClientRect();
       return rs.map((r) => {
         const b = r.getBoundingClientRect();
         const style = getComputedStyle(r);
         const [red = 0, green = 0, blue = 0] = (style.fill.match(/\d+(\.\d+)?/g) ?? []).map(Number);
         return {
           attrs: { x: Number(r.getAttribute('x')), y: Number(r.getAttribute('y')), width: Number(r.getAttribute('width')), height: Number(r.getAttribute('height')) },
-          laidOut: { x: b.left - left, y: b.top - top, width: b.width, height: b.height },
+          laidOut: { x: b.left - box.left, y: b.top - box.top, width: b.width, height: b.height },
           red, green, blue,
           opacity: Number(style.fillOpacity),
         };
@@ -97,8 +103,8 @@ describe('dashboard', () => {
       for (const k of ['x', 'y', 'width', 'height'] as const) expect(d.laidOut[k], `laid out ${k}`).toBeCloseTo(d.attrs[k], 0);
     }
 
-    // The hottest drawn cell (most intense paint: opacity × red) is the hot region, in place.
-    const intensity = (d: (typeof drawn)[number]) => d.opacity * d.red;
+    // The hottest drawn cell (most intense paint: opacity, and red over green) is the hot region, in place.
+    const intensity = (d: (typeof drawn)[number]) => d.opacity * (d.red - d.green);
     const hottest = drawn.reduce((a, b) => (intensity(b) > intensity(a) ? b : a));
     expect(hottest.attrs).toEqual(region(HOT));
     expect(hottest.laidOut.x).toBeCloseTo(region(HOT).x, 0);
@@ -106,14 +112,16 @@ describe('dashboard', () => {
     const cool = at(region(COOL));
     expect(cool, 'the cooler cell is drawn in its region').toBeDefined();
     expect(cool!.attrs).toEqual(region(COOL));
-    // Hotter means redder and more opaque, cooler means bluer.
+    // Hotter means more opaque and redder (less green).
     expect(hottest.opacity).toBeGreaterThan(cool!.opacity);
-    expect(hottest.red).toBeGreaterThan(cool!.red);
-    expect(cool!.blue).toBeGreaterThan(hottest.blue);
-    // The heatmap is tall enough to show the lower cell.
-    expect(Number(await page.getAttribute('#heatmap', 'height'))).toBeGreaterThanOrEqual(region(COOL).y + CELL_UNITS);
+    expect(hottest.green).toBeLessThan(cool!.green);
+    // The page is tall enough to show the lower cell.
+    expect(Number(await page.getAttribute('#heat-overlay', 'height'))).toBeGreaterThanOrEqual(region(COOL).y + CELL);
+    // The legend: clicks per 100 page views (27 clicks over 9 page views: 300 for the hottest cell).
+    expect(await page.textContent('#heat-legend')).toContain('clicks per 100 page views');
+    expect(Number(await page.getAttribute('#heat-legend [data-legend-max]', 'data-legend-max'))).toBeCloseTo(300, 3);
 
-    expect(await page.textContent('#targets')).toContain('add-to-cart');
+    expect(await page.textContent('#targets .target-name')).toBe('add-to-cart');
     fs.mkdirSync('test-artifacts', { recursive: true });
     // Page stay: the 9 engaged page views stayed 15–19 s, one bar in the 10–30 s bucket; median and p75 above it.
     const visibleBars = await page.$$eval('#visible-chart rect', (rs) => rs.map((r) => ({ title: r.querySelector('title')?.textContent ?? '', height: Number(r.getAttribute('height')) })));

@@ -12,16 +12,16 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WireEvent } from '../src/wire/types.js';
-import { launchChromium } from './support/browser.js';
 import { startTestPipeline, type TestPipeline } from './support/pipeline.js';
-import { openTrackerSession, runId, setPageHidden, trackerReady, type TrackerSession } from './support/tracker-session.js';
+import { launchTrackerBrowser, openTrackerSession, runId, setPageHidden, trackerReady, type TrackerSession } from './support/tracker-session.js';
 
 let p: TestPipeline;
 let browser: Browser;
 
 beforeAll(async () => {
   p = await startTestPipeline();
-  browser = await launchChromium();
+  // With an ordinary browser's User-Agent on every request, the beacons of navigations included (tracker-session.ts).
+  browser = await launchTrackerBrowser();
 });
 afterAll(async () => {
   await browser?.close();
@@ -231,10 +231,11 @@ describe('tracker on the demo storefront', () => {
 
     const clicks = rows.filter((r) => r.type === 'click');
     const landingAdd = clicks.find((r) => r.path === '/demo/' && r.click_label === 'add-to-cart')!;
-    expect(landingAdd).toMatchObject({ click_selector: 'main#app>section.grid>article.product-card>button.add', page_x: expected.page_x, page_y: expected.page_y });
+    // The first tile's button: tiles are siblings of one kind, told apart by their position.
+    expect(landingAdd).toMatchObject({ click_selector: 'main#app>section.grid>article.product-card:nth-of-type(1)>button.add', page_x: expected.page_x, page_y: expected.page_y });
     expect(landingAdd.click_x).toBeCloseTo(expected.x, 2);
     expect(landingAdd.viewport_w).toBeGreaterThan(0);
-    expect(clicks.find((r) => r.click_label === 'product-card')?.click_selector).toBe('main#app>section.grid>article.product-card');
+    expect(clicks.find((r) => r.click_label === 'product-card')?.click_selector).toBe('main#app>section.grid>article.product-card:nth-of-type(1)');
     expect(clicks.filter((r) => r.click_label === 'nav-cart').map((r) => r.path)).toEqual(['/demo/', '/demo/product']);
     expect(clicks.filter((r) => r.path === '/demo/product' && r.click_label === 'add-to-cart')).toHaveLength(1);
     const nameClicks = clicks.filter((r) => r.click_selector.endsWith('input#name'));

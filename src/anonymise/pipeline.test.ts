@@ -103,6 +103,22 @@ describe('anonymiseRequest', () => {
     expect(JSON.stringify(out.rows)).not.toMatch(/zelda|jane/i);
   });
 
+  it('stores a click measured from the centre line, its place in a kept tile, and the frustration the browser saw', () => {
+    const click = { selector: 'main>section.grid>article.tile:nth-of-type(2)>button.add', x: 0.5, y: 0.5, page_x: 819, page_y: 448, doc_w: 1500, block_x: 0.497, block_y: 0.889, dead: true };
+    const out = run(
+      request([
+        // 1500 px wide (bucket 1440): 69 px right of the centre line, placed on a 1440 px page: 789, floored to 780.
+        ev({ type: 'click', id: 'k3J9x2abce', viewport: { w: 1500, h: 900 }, click, item: { id: 'usb-c-hub', list: 'home-grid', pos: 2 } }),
+        // The same click without a tile that is kept: no place in a tile.
+        ev({ type: 'click', id: 'k3J9x2abcf', viewport: { w: 1500, h: 900 }, click: { ...click, rage: true }, item: { id: 'Jane Doe' } }),
+      ]),
+    );
+    expect(out.rows.map((r) => [r.page_x, r.block_x, r.block_y, r.click_rage, r.click_dead, r.viewport_w])).toEqual([
+      [780, 0.5, 0.89, 0, 1, 1440],
+      [780, 0, 0, 1, 1, 1440],
+    ]);
+  });
+
   it('drops bots before anything is hashed, and counts them', () => {
     const out = run(request([ev({}), ev({ id: 'k3J9x2abce' })], { userAgent: 'Googlebot/2.1 (+http://www.google.com/bot.html)' }));
     expect(out).toEqual({ rows: [], dropped: { bot: 2 }, valuesDropped: {}, unknownIp: 0 });

@@ -167,7 +167,7 @@ function shapeRow(
   row.viewport_w = bucketWidth(e.viewport?.w);
   row.viewport_h = bucketHeight(e.viewport?.h);
   if (e.type === 'click' && e.click) {
-    const c = sanitiseClick(e.click, rules);
+    const c = sanitiseClick(e.click, rules, { bucketWidth: row.viewport_w, viewportWidth: e.viewport?.w });
     if (e.click.label && !c.label) count(valuesDropped, 'label');
     row.click_selector = c.selector;
     row.click_label = c.label;
@@ -175,6 +175,10 @@ function shapeRow(
     row.click_y = c.y;
     row.page_x = c.page_x;
     row.page_y = c.page_y;
+    row.block_x = c.block_x;
+    row.block_y = c.block_y;
+    row.click_rage = c.rage;
+    row.click_dead = c.dead;
   } else if (e.type === 'engagement' && e.engagement) {
     row.visible_ms = Math.round(Math.min(Math.max(0, e.engagement.visible_ms), MAX_VISIBLE_MS)) || 0;
     row.scroll_depth = Math.round(Math.min(100, Math.max(0, e.engagement.scroll_depth))) || 0;
@@ -196,6 +200,8 @@ function shapeRow(
       row.item_pos = item.pos;
     }
   } else if (e.type === 'impression') return null;
+  // A position in a tile says something only of a tile that is kept.
+  if (!row.item_id) row.block_x = row.block_y = 0;
   if (e.variants) {
     const v = sanitiseVariants(e.variants);
     row.variants = v.variants;

@@ -87,12 +87,12 @@ export const EVENT_TABLE = [
   text('os', LC, 'OS family', 'device.ts'),
   text('device_type', LC, 'device type (desktop when absent)', 'device.ts; no model, no UA string'),
   num('viewport_w', 'UInt16', 'viewport width bucket (common breakpoints)', 'viewport.ts bucketWidth'),
-  num('viewport_h', 'UInt16', 'viewport height, 100 px buckets, ≤ 2000', 'viewport.ts bucketHeight', 'awaiting: issue 14 (the fold line at the median viewport height)'),
+  num('viewport_h', 'UInt16', 'viewport height, 100 px buckets, ≤ 2000', 'viewport.ts bucketHeight'),
   text('click_selector', 'String', 'CSS path of tags, safe ids and classes; no text, no attribute values', 'click.ts sanitiseSelector'),
   text('click_label', LC, 'developer-set data-track label, if it is a safe constant', 'click.ts sanitiseLabel'),
-  num('click_x', 'Float32', 'click position as a fraction of the element width, 0.01 steps', 'click.ts sanitiseClick', 'awaiting: issue 14 (element heatmaps)'),
-  num('click_y', 'Float32', 'click position as a fraction of the element height, 0.01 steps', 'click.ts sanitiseClick', 'awaiting: issue 14 (element heatmaps)'),
-  num('page_x', 'UInt32', 'page x position, 10 px buckets', 'click.ts sanitiseClick'),
+  num('click_x', 'Float32', 'click position as a fraction of the element width, 0.01 steps', 'click.ts sanitiseClick'),
+  num('click_y', 'Float32', 'click position as a fraction of the element height, 0.01 steps', 'click.ts sanitiseClick'),
+  num('page_x', 'UInt32', 'page x position, 10 px buckets, measured from the document\'s centre line and placed on a document of the width bucket\'s width (the document width itself is not stored)', 'click.ts sanitiseClick'),
   num('page_y', 'UInt32', 'page y position, 10 px buckets', 'click.ts sanitiseClick'),
   num('visible_ms', 'UInt32', 'page stay (visible time), ms, ≤ 24 h', 'pipeline.ts'),
   num('scroll_depth', 'UInt8', 'maximum scroll depth, percent', 'pipeline.ts'),
@@ -115,6 +115,11 @@ export const EVENT_TABLE = [
     'layout experiments of the page view: experiment → arm, both lowercase slugs (≤ 5)',
     'items.ts sanitiseVariants (slug rule; pairs that are not slugs dropped)',
   ),
+  // Heatmaps and frustration (issue 14, schemas/030).
+  num('block_x', 'Float32', 'click position as a fraction of the width of the product tile it landed in (item_id), 0.01 steps; 0 outside a tile', 'click.ts sanitiseClick; pipeline.ts (0 without a kept item)'),
+  num('block_y', 'Float32', 'click position as a fraction of the height of the product tile it landed in, 0.01 steps; 0 outside a tile', 'click.ts sanitiseClick; pipeline.ts (0 without a kept item)'),
+  num('click_rage', 'UInt8', '1: a rage click (the third click of one multi-click at one spot), judged in the browser', 'click.ts sanitiseClick'),
+  num('click_dead', 'UInt8', '1: a dead click (no DOM or focus change within 1 s after a click on a non-control), judged in the browser', 'click.ts sanitiseClick'),
 ] as const;
 
 export type EventColumn = (typeof EVENT_TABLE)[number];

@@ -21,7 +21,7 @@ const WORDS =
   'app page site main body header footer nav navbar sidebar aside section article content container wrapper wrap inner outer layout ' +
   'grid row rows col cols column columns cell flex box block region area panel pane card cards tile tiles list lists item items ' +
   'group stack split half full left right center centre middle top bottom start end first last prev previous next back front ' +
-  'hero banner teaser promo promotion strip bar toolbar topbar bottombar breadcrumb breadcrumbs crumb crumbs tabs tab ' +
+  'hero banner teaser promo promotion strip bar toolbar pic pics topbar bottombar breadcrumb breadcrumbs crumb crumbs tabs tab ' +
   'menu submenu dropdown drop down up popover popup modal dialog drawer overlay sheet toast tooltip tip alert notice notification ' +
   'badge pill chip tag tags label labels title subtitle heading headline caption text copy lead intro summary detail details ' +
   'description desc body footnote note meta info help hint legend figure image img picture photo thumb thumbnail icon icons logo ' +
@@ -60,7 +60,16 @@ const WORDS =
   'theme themes style styles variant primary accent surface level elevation container fluid responsive breakpoint ' +
   // frameworks' own prefixes
   'ui ux mat mdc mui chakra ant el v ng vue react svelte wp woocommerce shopify magento swiper glide splide slick owl ' +
-  'js jsx css scss tw bs';
+  'js jsx css scss tw bs ' +
+  // icon sets (fa-shopping-cart, bi-heart, glyphicon-search, material-icons) and what their icons show
+  'fa fas far fab fal bi glyphicon material icofont ion ionicons feather lucide heroicons symbol symbols outlined sharp ' +
+  'shopping heart hearts retweet eye bars times xmark plus minus check chevron caret angle angles arrows bell envelope ' +
+  'globe home house magnifying glass trash pen pencil gear cog share comment comments thumbs lock unlock sign bolt truck ' +
+  'tag tags bookmark phone map marker location pin calendar clock camera image images file download upload print ' +
+  'facebook twitter instagram youtube linkedin pinterest tiktok whatsapp github google apple ' +
+  // checkout fields (the names of form controls follow the label rule)
+  'billing given family surname company street line1 line2 apartment suite house province county district postcode zipcode ' +
+  'card cvc cvv expiry exp holder month year day birth birthday gender salutation title notes comment quantity coupon';
 
 const VOCABULARY: ReadonlySet<string> = new Set(WORDS.split(/\s+/).filter(Boolean));
 
@@ -94,6 +103,31 @@ function tokenWord(w: string): boolean {
   if (/^[a-z]{1,2}$/.test(w)) return true;
   // A number with a CSS unit or a scale suffix (2xl, 10px, 50vh).
   return /^\d{1,3}(?:x|xs|xl|px|vh|vw|em|rem|k|w)$/.test(w);
+}
+
+/**
+ * Words that name a passing state of an element rather than the element:
+ * scripts add and remove them (`active`, `show`, `owl-loaded`,
+ * `swiper-slide-active`, `is-open`), so one element would be counted under
+ * several selectors.
+ */
+const STATE_WORDS: ReadonlySet<string> = new Set(
+  ('active inactive current selected disabled enabled checked unchecked open opened closed show shown showing hidden visible ' +
+    'invisible collapsed collapsing expanded focus focused hover hovered loaded loading initialized initialised ready animated ' +
+    'animating sticky stuck pressed touched untouched dirty pristine valid invalid pending playing paused muted').split(' '),
+);
+
+/**
+ * True when a class names a state: its last word is a state word (not when
+ * that word is a BEM element, `card__hover`: a part, not a state), it starts
+ * with is- or has-, or it is `in` (Bootstrap 3's shown).
+ */
+export function stateName(name: string): boolean {
+  const words = nameWords(name);
+  const first = words[0];
+  const last = words[words.length - 1] ?? '';
+  const element = name.endsWith(`__${last}`) || name.toLowerCase().endsWith(`__${last}`);
+  return name === 'in' || first === 'is' || first === 'has' || (STATE_WORDS.has(last) && !element);
 }
 
 /** True when an id, class or label names a piece of the page: every word is a design-vocabulary word. */

@@ -54,7 +54,7 @@ export async function startAllInOne(
     storePing = await openStorePing(store);
     const readiness = [storeReadiness(store, () => inserter.lastInsertAt, storePing.ping)];
     const collector = await startCollector(config, { log, metrics, routers: [createTrackerRouter({ demo: true })], readiness });
-    queries = await openQueryService(config, store, log);
+    queries = await openQueryService(config, store, log, new URL(collector.url).origin);
     peopleServer = createHttpServer(createRoutesApp([createHealthRouter(readiness), createMetricsRouter(metrics), ...queries.routers], log));
     const queryUrl = await listen(peopleServer, config.query.port, config.query.host);
     const running = worker;

@@ -22,7 +22,11 @@ export interface QueryService {
   close(): Promise<void>;
 }
 
-export async function openQueryService(config: Config, store: Store, log: Logger): Promise<QueryService> {
+/**
+ * `fallbackPageOrigin`: where the pages of a site without SITES `pages` are looked for when a heatmap is drawn
+ * over them (the all-in-one passes its own origin, which serves the demo storefront).
+ */
+export async function openQueryService(config: Config, store: Store, log: Logger, fallbackPageOrigin?: string): Promise<QueryService> {
   const tokens = resolveTokens(config.auth, config.store.dataDir, !config.production);
   const reader = await openQueryReader(store, config.query.concurrency);
   const audit = new AuditLog(store.client, log);
@@ -35,7 +39,7 @@ export async function openQueryService(config: Config, store: Store, log: Logger
       log,
       limits: config.query,
     }),
-    createDashboardRouter(),
+    createDashboardRouter((site) => (Object.hasOwn(config.sites, site) ? (config.pageOrigins[site] ?? fallbackPageOrigin) : undefined), log),
   ];
   return {
     routers,

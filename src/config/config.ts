@@ -33,6 +33,9 @@ const propRuleSchema = z.union([
   z.array(z.string().min(1).max(MAX_PROP_VALUE)).min(1, 'an enum rule lists at least one value').max(100),
 ]);
 
+/** An http(s) origin: scheme, host and an optional port, nothing else. */
+const PAGE_ORIGIN = /^https?:\/\/[A-Za-z0-9.-]{1,253}(?::\d{1,5})?$/;
+
 /** The demo storefront (examples/storefront), configured as a shop owner would: see README "Sites and route templates". */
 export const DEFAULT_SITES =
   '{"demo":{"hosts":["localhost","127.0.0.1"],"routes":["/demo/wishlist/:id","/demo/account/*","/demo/orders/:id"],"query":["sku"],' +
@@ -77,6 +80,8 @@ const sitesSchema = z
               selectors: nameList('selector ids and classes'),
               labels: nameList('labels'),
               props: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'prop keys are 1–64 of [A-Za-z0-9_.-]'), propRuleSchema).default({}),
+              // Where the dashboard loads the site's pages from to draw heatmaps over them (src/query/page-frame.ts).
+              pages: z.string().regex(PAGE_ORIGIN, 'pages is the origin the site\'s pages are served from, e.g. https://shop.example (no path)').optional(),
             })
             .strict(),
         ]),
@@ -307,6 +312,8 @@ export interface Config {
   };
   /** Site key → its page hosts. */
   readonly sites: Readonly<Record<string, readonly string[]>>;
+  /** Site key → the origin its pages are served from (SITES `pages`), for the dashboard's heatmaps; absent when not configured. */
+  readonly pageOrigins: Readonly<Record<string, string>>;
   readonly anonymise: {
     readonly ipv4Prefix: number;
     readonly ipv6Prefix: number;
@@ -430,6 +437,7 @@ export function loadConfig(env: Env = process.env): Config {
       migrateOnStart: e.MIGRATE_ON_START,
     },
     sites: Object.fromEntries(Object.entries(e.SITES).map(([k, v]) => [k, Array.isArray(v) ? v : v.hosts])),
+    pageOrigins: Object.fromEntries(Object.entries(e.SITES).flatMap(([k, v]) => (!Array.isArray(v) && v.pages ? [[k, v.pages]] : []))),
     anonymise: {
       ipv4Prefix: e.IPV4_PREFIX,
       ipv6Prefix: e.IPV6_PREFIX,

@@ -106,6 +106,7 @@ export function retentionTtls(vars: MigrationVars): { table: string; ttl: string
   const aggregates = [
     'agg_pages_daily', 'agg_click_cells', 'agg_click_targets', 'agg_devices_daily', 'agg_page_devices_daily', 'agg_sources_daily', 'agg_custom_daily',
     'agg_engagement_daily', 'agg_scroll_daily', 'agg_visible_time_daily', 'agg_entry_exit_daily', 'agg_transitions_daily', 'rollup_days',
+    'agg_heatmap_cells', 'agg_heatmap_widths', 'agg_heatmap_targets', 'agg_element_cells', 'agg_page_frustration', 'agg_quick_backs_daily',
     // schemas/020 (issue 13)
     'agg_items_daily', 'agg_custom_props_daily', 'agg_engagement_device_daily', 'agg_scroll_device_daily', 'agg_visible_time_device_daily', 'agg_custom_props_other_daily',
     'agg_page_params_daily',

@@ -107,6 +107,27 @@ FROM
 WHERE to_page != ''
 GROUP BY site, day, from_page, to_page`,
 
+  // Quick backs (issue 14): a page view followed within 5 s by a page view of the page the visitor came from.
+  // The same expressions as the recent-day branch of v_quick_backs (schemas/views.sql).
+  agg_quick_backs_daily: `
+INSERT INTO agg_quick_backs_daily (site, day, page, quick_backs, visitors, networks)
+SELECT site, day, page, count() AS quick_backs, uniqCombinedState(12)(vid) AS visitors, uniqCombined(12)(net) AS networks
+FROM
+(
+    SELECT site, day, vid, net, p AS page,
+           lagInFrame(p, 1, '') OVER w AS prev, leadInFrame(p, 1, '') OVER w AS next, leadInFrame(t, 1, t) OVER w AS next_t, t
+    FROM
+    (
+        SELECT site, day, visitor_id AS vid, pageview_id AS pv, min(ts) AS t, any(path) AS p, max(network) AS net
+        FROM agg_visitor_pageviews
+        WHERE day = {day:Date}
+        GROUP BY site, day, visitor_id, pageview_id
+    )
+    WINDOW w AS (PARTITION BY site, day, vid ORDER BY t ASC, pv ASC ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING)
+)
+WHERE prev != '' AND next = prev AND page != prev AND dateDiff('second', t, next_t) <= 5
+GROUP BY site, day, page`,
+
   // Per page and device class (issue 13): the page views of agg_pageview_engagement with their visitor's device
   // (agg_visitor_networks). The same expressions as v_pages_by_device, v_scroll_depth_by_device, v_visible_time_by_device.
   agg_engagement_device_daily: `
@@ -199,6 +220,11 @@ export const NETWORK_COUNT_KEYS: Record<string, string> = {
   agg_page_devices_daily: 'path, device_type',
   agg_sources_daily: 'referrer_host, utm_source, utm_medium, utm_campaign',
   agg_custom_daily: 'name',
+  agg_heatmap_cells: 'path, viewport, width, cell_x, cell_y',
+  agg_heatmap_widths: 'path, viewport, width',
+  agg_heatmap_targets: 'path, viewport, width, selector, label',
+  agg_element_cells: 'path, frame, element, label, cell_x, cell_y',
+  agg_page_frustration: 'path, signal',
   agg_items_daily: 'list, item, position',
   agg_custom_props_daily: 'name, key, value',
   agg_page_params_daily: 'path, param, value',

@@ -36,6 +36,8 @@ export const MAX_PROP_NUMBER = 1e15;
 export const MAX_VIEWPORT = 100_000;
 /** Click position on the page, CSS pixels. */
 export const MAX_PAGE_COORD = 100_000;
+/** Steps of a click's selector path (the tracker sends at most this many; the worker keeps at most this many). */
+export const MAX_SELECTOR_STEPS = 12;
 /** Visible time of one page view: a day. */
 export const MAX_VISIBLE_MS = 86_400_000;
 /** Advisory client timestamp (ms since epoch): below the year 2286. */

@@ -17,6 +17,19 @@ export interface ClickData {
   /** Document coordinates in CSS pixels. */
   page_x: number;
   page_y: number;
+  /**
+   * Width of the document's layout (documentElement.clientWidth: the window less its scrollbar), CSS pixels. The
+   * worker measures page_x from the document's centre line with it (shop content sits in a centred container), then
+   * drops it; without it the viewport width stands in.
+   */
+  doc_w?: number;
+  /** Inside a product tile (data-track-item, named by the event's `item`): the position as fractions of the tile's box. */
+  block_x?: number;
+  block_y?: number;
+  /** Frustration, judged in the browser: the third click of one multi-click (clicks at one spot, each within the double-click time). */
+  rage?: boolean;
+  /** Frustration: a click on something that is not a control, after which the page did not react for a second. */
+  dead?: boolean;
 }
 
 export interface EngagementData {

@@ -14,6 +14,15 @@ function batchError(body: unknown): BatchError {
   throw new Error('expected a BatchError');
 }
 
+/** A click with every heatmap field (issue 14), with `patch` over its click data. */
+function heatmapClick(patch: Record<string, unknown>) {
+  const e = EventBuilder.click('http://localhost/demo/').build();
+  const click: Record<string, unknown> = { ...e.click!, doc_w: 1440, block_x: 0.5, block_y: 0.9, rage: true, dead: true, ...patch };
+  for (const k of Object.keys(click)) if (click[k] === undefined) delete click[k];
+  e.click = click as unknown as typeof e.click;
+  return e;
+}
+
 describe('validateBatch', () => {
   it('accepts every event type of wire format v1', () => {
     const b = batch([EventBuilder.pageview().referrer('https://www.google.com/'), EventBuilder.click(), EventBuilder.engagement(), EventBuilder.custom()]);
@@ -57,11 +66,27 @@ describe('validateBatch', () => {
     ['experiment "constructor"', EventBuilder.pageview().with({ variants: JSON.parse('{"constructor":"a"}') }).build(), /experiment "constructor"/, 'variants'],
     ['arm with a space', EventBuilder.pageview().with({ variants: { layout: 'Jane Doe' } }).build(), /the arm of "layout"/, 'variants'],
     ['numeric arm', EventBuilder.pageview().with({ variants: { layout: 2 as never } }).build(), /the arm of "layout"/, 'variants'],
+    // The heatmap extension of clicks (issue 14).
+    ['fractional document width', heatmapClick({ doc_w: 1439.5 }), /click.doc_w: must be an integer/, 'click'],
+    ['document width too large', heatmapClick({ doc_w: 100_001 }), /click.doc_w: must be between 0 and 100000/, 'click'],
+    ['tile x without y', heatmapClick({ block_y: undefined }), /click.block_y: must be a finite number/, 'click'],
+    ['tile y out of range', heatmapClick({ block_y: 1.5 }), /click.block_y: must be between 0 and 1/, 'click'],
+    ['rage as a number', heatmapClick({ rage: 1 as never }), /click.rage: must be true or false/, 'click'],
+    ['dead as a string', heatmapClick({ dead: 'yes' as never }), /click.dead: must be true or false/, 'click'],
+    ['the old block_up', heatmapClick({ block_up: 1 } as never), /click: unknown key "block_up"/, 'unknown_key'],
   ])('rejects %s', (_name, e, reason, field) => {
     const v = validateBatch({ site: 'demo', events: [e] }, sites);
     expect(v.events).toHaveLength(0);
     expect(v.rejected[0]!.reason).toMatch(reason);
     expect(v.rejected[0]!.field).toBe(field);
+  });
+
+  it('takes the heatmap extension of clicks: document width, position in the tile, rage and dead; all optional', () => {
+    const full = heatmapClick({});
+    const v = validateBatch({ site: 'demo', events: [full, EventBuilder.click().build()] }, sites);
+    expect(v.rejected).toEqual([]);
+    expect(v.events[0]!.click).toEqual(full.click);
+    expect(v.events[1]!.click).not.toHaveProperty('doc_w');
   });
 
   it('refuses batch-level problems with 400/403 and a message', () => {

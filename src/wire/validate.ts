@@ -116,6 +116,11 @@ function num(v: unknown, where: Where, min: number, max: number, integer = false
   return n;
 }
 
+function bool(v: unknown, where: Where): boolean {
+  if (typeof v !== 'boolean') fail(where, 'must be true or false');
+  return v as boolean;
+}
+
 function httpUrl(v: unknown, where: Where): string {
   const s = str(v, where, MAX_URL, 1);
   if (!HTTP_URL.test(s)) fail(where, 'must be an http(s) URL');
@@ -129,7 +134,7 @@ function viewport(v: unknown): Viewport {
   return { w: num(v.w, 'viewport.w', 0, MAX_VIEWPORT, true), h: num(v.h, 'viewport.h', 0, MAX_VIEWPORT, true) };
 }
 
-const CLICK_KEYS = new Set(['selector', 'label', 'x', 'y', 'page_x', 'page_y']);
+const CLICK_KEYS = new Set(['selector', 'label', 'x', 'y', 'page_x', 'page_y', 'doc_w', 'block_x', 'block_y', 'rage', 'dead']);
 function click(v: unknown): ClickData {
   if (!isPlainObject(v)) return fail('click', 'must be an object');
   onlyKeys(v, CLICK_KEYS, 'click');
@@ -141,6 +146,15 @@ function click(v: unknown): ClickData {
     page_y: num(v.page_y, 'click.page_y', 0, MAX_PAGE_COORD),
   };
   if (v.label !== undefined) out.label = str(v.label, 'click.label', MAX_LABEL);
+  // Optional since issue 14 (older trackers send none of these): where the document's centre is, the position in
+  // the tile the click is in, and the frustration the browser saw.
+  if (v.doc_w !== undefined) out.doc_w = num(v.doc_w, 'click.doc_w', 0, MAX_VIEWPORT, true);
+  if (v.block_x !== undefined || v.block_y !== undefined) {
+    out.block_x = num(v.block_x, 'click.block_x', 0, 1);
+    out.block_y = num(v.block_y, 'click.block_y', 0, 1);
+  }
+  if (v.rage !== undefined) out.rage = bool(v.rage, 'click.rage');
+  if (v.dead !== undefined) out.dead = bool(v.dead, 'click.dead');
   return out;
 }
 

@@ -3,11 +3,24 @@
  * request sent to /collect (body, time, the collector's answer) and every
  * console error or uncaught page error, so tests can assert both what was
  * sent and what must never be sent.
+ *
+ * The browser: launchTrackerBrowser(), Chromium started with an ordinary
+ * browser's User-Agent (--user-agent). A context's `userAgent` option does
+ * not reach the sendBeacon a page sends while it is navigated away from: that
+ * beacon goes out with Chromium's own "HeadlessChrome" UA, and the worker
+ * drops it as a bot (test/heatmaps.browser.test.ts shows both).
  */
 import { randomBytes } from 'node:crypto';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import type { WireBatch, WireEvent } from '../../src/wire/types.js';
+import { launchChromium } from './browser.js';
 import { BROWSER_UA } from './builders.js';
+import { startVisitorProxy } from './visitor-proxy.js';
+
+/** Chromium for tracker tests: every request, navigation beacons included, with an ordinary browser's User-Agent. */
+export function launchTrackerBrowser(): Promise<Browser> {
+  return launchChromium({ userAgent: BROWSER_UA });
+}
 
 export interface SentBatch {
   at: number;
@@ -34,9 +47,19 @@ export interface TrackerSession {
 /** Lower-case letters only: survives URL and selector scrubbing unchanged (no digit runs, no token look). */
 export const runId = (n = 10): string => Array.from(randomBytes(n), (b) => String.fromCharCode(97 + (b % 26))).join('');
 
-export async function openTrackerSession(browser: Browser, opts: { initScript?: string } = {}): Promise<TrackerSession> {
-  // Headless Chromium's own UA says "HeadlessChrome": the worker would (rightly) drop it as a bot.
-  const context = await browser.newContext({ userAgent: BROWSER_UA, viewport: { width: 1280, height: 720 } });
+/**
+ * `viewport`: the window size (default 1280 × 720). `forwardedFor`: an X-Forwarded-For address on every request
+ * (through a proxy of the context's own, test/support/visitor-proxy.ts), so that a pipeline with
+ * TRUST_PROXY=loopback sees one visitor, on one network, per address.
+ */
+export async function openTrackerSession(
+  browser: Browser,
+  opts: { initScript?: string; viewport?: { width: number; height: number }; forwardedFor?: string } = {},
+): Promise<TrackerSession> {
+  // The context's UA as well, for a browser launched without --user-agent (only what fetch sends gets it then).
+  const visitor = opts.forwardedFor ? await startVisitorProxy(opts.forwardedFor) : undefined;
+  const context = await browser.newContext({ userAgent: BROWSER_UA, viewport: opts.viewport ?? { width: 1280, height: 720 }, ...(visitor ? { proxy: visitor.proxy } : {}) });
+  context.on('close', () => void visitor?.close());
   if (opts.initScript) await context.addInitScript(opts.initScript);
   const sent: SentBatch[] = [];
   const errors: string[] = [];
@@ -85,10 +108,10 @@ export async function openTrackerSession(browser: Browser, opts: { initScript?: 
       const until = Date.now() + 10_000;
       while (Date.now() < until && sent.some((s) => s.status === undefined && !s.failed)) await new Promise((r) => setTimeout(r, 50));
       await Promise.all([...pending]);
-      // Close the tab like a visitor: pagehide sends the final engagement. Headless Chromium
-      // under CDP drops keepalive requests sent while a page is navigated away from, but
-      // delivers those sent while a tab closes; Playwright does not report the latter, so
-      // tests find them in ClickHouse.
+      // Close the tab like a visitor: pagehide sends the final engagement. Playwright does not
+      // report a beacon sent while a tab closes or a page is navigated away from, so tests
+      // find those in ClickHouse (they arrive with the browser's own User-Agent: launch it
+      // with launchTrackerBrowser, or the worker drops them as a bot's).
       if (!page.isClosed()) {
         const closed = page.waitForEvent('close');
         await page.close({ runBeforeUnload: true });

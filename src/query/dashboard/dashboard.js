@@ -74,48 +74,25 @@
     });
   }
 
-  function heatmap(cells) {
-    var node = $('heatmap');
-    clear(node);
-    var size = 10, rows = 1;
-    cells.forEach(function (c) { rows = Math.max(rows, Number(c.cell_y) + 1); });
-    node.setAttribute('height', String(Math.max(60, rows * size)));
-    var max = Math.max.apply(null, cells.map(function (c) { return Number(c.clicks); }).concat([1]));
-    cells.forEach(function (c) {
-      var heat = Number(c.clicks) / max;
-      var r = svg('rect', {
-        x: Number(c.cell_x) * size, y: Number(c.cell_y) * size, width: size, height: size,
-        fill: 'rgb(' + Math.round(255 * heat) + ',' + Math.round(80 * (1 - heat)) + ',' + Math.round(255 * (1 - heat)) + ')',
-        'fill-opacity': (0.25 + 0.75 * heat).toFixed(2),
-        'class': 'cell', 'data-x': c.cell_x, 'data-y': c.cell_y, 'data-clicks': c.clicks
-      });
-      r.appendChild(svg('title', {})).textContent = c.clicks + ' clicks';
-      node.appendChild(r);
-    });
-  }
-
   function loadPage(page) {
     state.page = page;
     $('page-detail').hidden = false;
     $('page-name').textContent = page;
-    var vp = $('viewport').value;
     return Promise.all([
       query('SELECT depth, views FROM v_scroll_depth(' + params(true) + ')'),
       query('SELECT device_type, pageviews, visitors FROM v_page_devices(' + params(true) + ')'),
-      query('SELECT cell_x, cell_y, clicks FROM v_heatmap(' + params(true) + ') WHERE viewport = ' + q(vp)),
-      query('SELECT target, label, clicks FROM v_click_targets(' + params(true) + ') LIMIT 20'),
       query('SELECT median_visible_ms, p75_visible_ms FROM v_pages(' + params(false) + ') WHERE page = ' + q(page)),
       query('SELECT from_s, views FROM v_visible_time(' + params(true) + ')')
     ]).then(function (r) {
       bars($('scroll-chart'), r[0].map(function (x) { return { label: x.depth + '%', value: Number(x.views) }; }), 'views');
-      var v = r[4][0];
+      var v = r[2][0];
       $('visible-summary').textContent = v ? 'median ' + ms(v.median_visible_ms) + ', p75 ' + ms(v.p75_visible_ms) : 'not shown: fewer than k visitors and networks on every day';
-      bars($('visible-chart'), r[5].map(function (x) { return { label: VISIBLE_BUCKETS[x.from_s] || x.from_s + ' s+', value: Number(x.views) }; }), 'views');
+      bars($('visible-chart'), r[3].map(function (x) { return { label: VISIBLE_BUCKETS[x.from_s] || x.from_s + ' s+', value: Number(x.views) }; }), 'views');
       var dev = $('devices').tBodies[0]; clear(dev);
       r[1].forEach(function (d) { var tr = el('tr'); tr.append(el('td', d.device_type), el('td', d.pageviews), el('td', d.visitors + ' visitors')); dev.append(tr); });
-      heatmap(r[2]);
-      var tb = $('targets').tBodies[0]; clear(tb);
-      r[3].forEach(function (t) { var tr = el('tr'); tr.append(el('td', t.target), el('td', t.label), el('td', t.clicks)); tb.append(tr); });
+      // The heatmap over the live page, its clicked elements and the frustration list (heatmap.js).
+      return window.anonHeatmap.show({ query: query, params: params, site: state.site, page: page });
+    }).then(function () {
       $('status').textContent = 'page ' + page + ' loaded';
       document.body.setAttribute('data-ready', 'page');
     });
@@ -168,7 +145,6 @@
     state.site = $('site').value; state.from = $('from').value; state.to = $('to').value;
     load();
   });
-  $('viewport').addEventListener('change', function () { if (state.page) loadPage(state.page); });
 
   state.site = $('site').value; state.from = $('from').value; state.to = $('to').value;
   if (token) load(); else showLogin();

@@ -3,29 +3,51 @@
  * kind of element, and the label a developer put on it (data-track). Never
  * text, never a value, never an attribute other than id, class and
  * data-track; nothing at all inside [data-no-track] or editable content.
+ *
+ * Where: as fractions of the element's box and, inside a product tile
+ * (data-track-item), of the tile's box; and on the page in CSS pixels with the
+ * document's width, so that the worker can measure from the centre line that
+ * shop content is laid out around (the same button, the same place, at 1280,
+ * 1440 or 1920 px).
+ *
+ * Which: a selector path that tells the tiles of a grid apart (a sibling
+ * position where siblings look alike: same tag, same first class).
+ *
+ * Frustration is judged here, so that nothing more is sent: a rage click is
+ * the third click of one multi-click as the browser counts them (e.detail);
+ * a dead click is set by the tracker when the page did not react
+ * (src/tracker/script/tracker.ts).
+ *
+ * Byte budget (src/tracker/bundle.test.ts): a form control's name and the icon
+ * inside a control, which the worker would keep (src/anonymise/click.ts), are
+ * not sent yet: they did not fit.
  */
-import { MAX_LABEL, MAX_PAGE_COORD, MAX_SELECTOR } from '../../wire/limits.js';
+import { MAX_LABEL, MAX_PAGE_COORD, MAX_SELECTOR, MAX_SELECTOR_STEPS } from '../../wire/limits.js';
 import type { ClickData } from '../../wire/types.js';
 
+/** What looks like a control: a click on anything else that changes nothing is a dead click. */
+export const CONTROL = 'a,button,input,select,textarea,label,summary,[role=button]';
 /** The element a click "means": the nearest control or labelled ancestor. */
-const TARGET = 'a,button,input,select,textarea,label,summary,[role=button],[data-track]';
-/** ids and classes that are plain CSS identifiers; the worker further drops ones that look personal or generated. */
+const TARGET = CONTROL + ',[data-track]';
+/** ids, classes and names that are plain CSS identifiers; the worker further drops ones that look personal or generated. */
 const NAME = /^-?[A-Za-z_][\w-]{0,31}$/;
-const MAX_STEPS = 12;
 
 function step(el: Element): string {
   let s = el.localName;
+  const p = el.parentElement;
   if (NAME.test(el.id)) s += '#' + el.id;
   Array.from(el.classList)
     .slice(0, 3)
     .forEach((c) => NAME.test(c) && (s += '.' + c));
-  return s;
+  // Siblings of one kind (same tag, same first class: the tiles of a grid, the items of a list) by position.
+  const same = Array.from(p ? p.children : []).filter((c) => c.localName == el.localName);
+  return same.some((c) => c != el && c.classList[0] == el.classList[0]) ? s + `:nth-of-type(${same.indexOf(el) + 1})` : s;
 }
 
 /** `main>section.buy>button.add`: from below <body> down to the element. */
 export function selectorPath(el: Element): string {
   const steps: string[] = [];
-  for (let n: Element | null = el; n && n !== document.body && n !== document.documentElement && steps.length < MAX_STEPS; n = n.parentElement) {
+  for (let n: Element | null = el; n && n != document.body && steps.length < MAX_SELECTOR_STEPS; n = n.parentElement) {
     steps.unshift(step(n));
   }
   while (steps.join('>').length > MAX_SELECTOR) steps.shift();
@@ -46,13 +68,24 @@ export function clickData(e: MouseEvent): ClickData | undefined {
   const cy = e.detail ? e.clientY : r.top + r.height / 2;
   // Labels come from data-track only: one attribute a shop sets on purpose, never one a widget fills in.
   const label = t.closest('[data-track]')?.getAttribute('data-track');
+  // The tile the click is in (data-track-item; the click event says which: items.ts): where in the tile.
+  const tile = t.closest('[data-track-item]');
   const c: ClickData = {
     selector: selectorPath(el),
     x: fraction(cx - r.left, r.width),
     y: fraction(cy - r.top, r.height),
     page_x: pagePx(cx + scrollX),
     page_y: pagePx(cy + scrollY),
+    doc_w: document.documentElement.clientWidth,
   };
   if (label) c.label = label.slice(0, MAX_LABEL);
+  if (tile) {
+    const b = tile.getBoundingClientRect();
+    c.block_x = fraction(cx - b.left, b.width);
+    c.block_y = fraction(cy - b.top, b.height);
+  }
+  // A rage click: the third click of one multi-click, as the browser counts them (clicks at the same spot, each
+  // within the system's double-click time of the last: three within about a second). Once per burst.
+  if (e.detail == 3) c.rage = true;
   return c;
 }

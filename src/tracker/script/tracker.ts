@@ -20,7 +20,7 @@
  */
 import { CUSTOM_NAME_PATTERN, FORBIDDEN_KEYS, MAX_PROP_NUMBER, MAX_PROP_VALUE, MAX_PROPS, MAX_URL, MAX_VISIBLE_MS, PROP_KEY_PATTERN } from '../../wire/limits.js';
 import type { CustomPropValue, WireEvent } from '../../wire/types.js';
-import { clickData } from './click.js';
+import { clickData, CONTROL } from './click.js';
 import { browserSaysNo, optedOut, rememberOptOut, trackingAllowed } from './consent.js';
 import { itemOf, parseVariants, watchTiles, withVariant } from './items.js';
 import { createSender } from './send.js';
@@ -69,6 +69,10 @@ function start(w: Window & { anonAnalytics?: AnonAnalytics }): void {
   let scrollDepth = 0;
   let sentMs = -1;
   let sentDepth = -1;
+  /** Clicks waiting a second to see whether the page reacts (dead clicks); sent at once when the page is left. */
+  const held = new Set<(alive?: unknown) => void>();
+  /** A label's click and the synthetic click it fires on its control share one event time: one click, counted once. */
+  let lastClick = -1;
 
   const now = () => Date.now();
   // Query parameters the shop wants kept besides utm_* (data-query="sku page"): the rest never leave the page.
@@ -92,8 +96,11 @@ function start(w: Window & { anonAnalytics?: AnonAnalytics }): void {
   const viewport = () => ({ w: Math.min(innerWidth, 1e5), h: Math.min(innerHeight, 1e5) });
   const visibleNow = () => visibleMs + (visibleSince ? now() - visibleSince : 0);
 
+  const event = (type: WireEvent['type'], body: Body): WireEvent => ({ type, id: randomId(), pageview_id: pageviewId, ts: now(), url, ...body, ...(variants && { variants }) });
+  const push = (e: WireEvent) => trackingAllowed() && sender.push(e);
+
   function send(type: WireEvent['type'], body: Body): void {
-    if (pageviewId && trackingAllowed()) sender.push({ type, id: randomId(), pageview_id: pageviewId, ts: now(), url, ...body, ...(variants && { variants }) });
+    if (pageviewId) push(event(type, body));
   }
 
   function measureScroll(): void {
@@ -127,6 +134,7 @@ function start(w: Window & { anonAnalytics?: AnonAnalytics }): void {
   }
 
   function leave(): void {
+    held.forEach((f) => f(true));
     visibleMs = visibleNow();
     visibleSince = 0;
     engagement();
@@ -199,9 +207,26 @@ function start(w: Window & { anonAnalytics?: AnonAnalytics }): void {
   document.addEventListener(
     'click',
     safe((e: MouseEvent) => {
+      if (lastClick == (lastClick = e.timeStamp)) return;
       const click = clickData(e);
+      if (!click || !pageviewId) return;
       const item = itemOf(e.target);
-      if (click) send('click', { click, viewport: viewport(), ...(item && { item }) });
+      const ev = event('click', { click, viewport: viewport(), ...(item && { item }) });
+      if ((e.target as Element).closest(CONTROL)) return push(ev);
+      // Not a control: a dead click unless the DOM or the focus changes within a second (a change sends it at once;
+      // an SPA navigation changes the DOM, leaving the page sends it as it is).
+      const focus = document.activeElement;
+      // `alive`: the observer's records, or true when the page is left.
+      const done = (alive?: unknown) => {
+        if (!held.delete(done)) return;
+        watch.disconnect();
+        if (!alive && document.activeElement == focus) click.dead = true;
+        push(ev);
+      };
+      const watch = new MutationObserver(done);
+      watch.observe(document, { subtree: true, childList: true, attributes: true });
+      held.add(done);
+      setTimeout(done, 1000);
     }),
     true,
   );
