@@ -924,6 +924,7 @@ ORDER BY clicks DESC, page, signal;
 
 -- Quick backs: a page view followed within 5 s (to the second) by a page view of the page the visitor came
 -- from, the same day. From the visitor's page views, like v_transitions (rolled up by src/store/rollup.ts).
+-- Stored times are seconds: only page views in seconds of their own (before < page < after) have a known order.
 CREATE OR REPLACE VIEW v_quick_backs SQL SECURITY DEFINER AS
 SELECT g_page AS page, sum(c_n) AS quick_backs, uniqCombinedMerge(12)(c_visitors) AS visitors
 FROM
@@ -935,7 +936,8 @@ FROM
             FROM
             (
                 SELECT day, vid, net, p AS page,
-                       lagInFrame(p, 1, '') OVER w AS prev, leadInFrame(p, 1, '') OVER w AS next, leadInFrame(t, 1, t) OVER w AS next_t, t
+                       lagInFrame(p, 1, '') OVER w AS prev, leadInFrame(p, 1, '') OVER w AS next,
+                       lagInFrame(t, 1, t) OVER w AS prev_t, leadInFrame(t, 1, t) OVER w AS next_t, t
                 FROM
                 (
                     SELECT day, visitor_id AS vid, pageview_id AS pv, min(ts) AS t, any(path) AS p, max(network) AS net
@@ -946,7 +948,7 @@ FROM
                 )
                 WINDOW w AS (PARTITION BY day, vid ORDER BY t ASC, pv ASC ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING)
             )
-            WHERE prev != '' AND next = prev AND page != prev AND dateDiff('second', t, next_t) <= 5
+            WHERE prev != '' AND next = prev AND page != prev AND prev_t < t AND t < next_t AND dateDiff('second', t, next_t) <= 5
             GROUP BY day, g_page
             UNION ALL
             SELECT day, page AS g_page, quick_backs AS n, visitors AS st, networks AS nets

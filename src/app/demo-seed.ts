@@ -20,7 +20,9 @@
  * to cart, go to the cart, the checkout, and place the order, each with a
  * chance; report engagement per page. So every panel of the dashboard has
  * cells above k: tiles and positions, the experiment (arm b converts better),
- * the funnel, custom props, devices.
+ * the funnel, custom props, devices; and the heatmaps: clicks on the tiles'
+ * pictures where they are at each width and arm, and dead and rage clicks on
+ * the product page's picture (which is not a link).
  */
 import type { Config } from '../config/config.js';
 import type { Logger } from '../observe/logger.js';
@@ -51,6 +53,90 @@ const DEVICES = [
   { share: 0.25, viewport: { w: 390, h: 844 }, ua: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1' },
   { share: 0.1, viewport: { w: 820, h: 1180 }, ua: 'Mozilla/5.0 (iPad; CPU OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1' },
 ] as const;
+
+/**
+ * Where a tile's picture is on the demo's grid (examples/storefront/store.css), measured in Chromium: the
+ * centres of the columns (at 1024 px and wider, from the page's centre line, for the grid sits in a centred
+ * container; narrower, from the left edge, for it does not), the centre of the first row and the step between
+ * rows, per window width and arm; and where the picture's centre is in its tile. So the seeded clicks land on
+ * the pictures in the dashboard's heatmap, at every width.
+ */
+interface Grid {
+  /** Column centres; `fromCentre`: measured from the page's centre line (else from its left edge). */
+  cols: number[];
+  fromCentre: boolean;
+  /** The first row's picture centre, and the step between rows. */
+  y: number;
+  step: number;
+}
+const PICTURES: Record<'a' | 'b', { byWidth: Record<number, Grid>; inTile: [number, number] }> = {
+  a: {
+    byWidth: {
+      1440: { cols: [-353, 0, 353], fromCentre: true, y: 266, step: 348 },
+      1280: { cols: [-353, 0, 353], fromCentre: true, y: 266, step: 348 },
+      820: { cols: [150, 410, 670], fromCentre: false, y: 314, step: 372 },
+      390: { cols: [98, 255, 426], fromCentre: false, y: 386, step: 444 },
+    },
+    inTile: [0.5, 0.33],
+  },
+  b: {
+    byWidth: {
+      1440: { cols: [-394, -131, 132, 395], fromCentre: true, y: 232, step: 296 },
+      1280: { cols: [-394, -131, 132, 395], fromCentre: true, y: 232, step: 296 },
+      820: { cols: [121, 314, 507, 700], fromCentre: false, y: 280, step: 296 },
+      390: { cols: [95, 236, 390, 537], fromCentre: false, y: 352, step: 368 },
+    },
+    inTile: [0.5, 0.26],
+  },
+};
+
+/** A click on the picture of tile `index` (0-based) of the grid, as the tracker would send it. */
+function pictureClick(arm: 'a' | 'b', viewport: { w: number }, index: number) {
+  const grid = PICTURES[arm].byWidth[viewport.w]!;
+  const [block_x, block_y] = PICTURES[arm].inTile;
+  return {
+    selector: `main#app>section.grid>article.product-card:nth-of-type(${index + 1})>a.thumb`,
+    label: 'product-card',
+    x: 0.5,
+    y: 0.5,
+    page_x: (grid.fromCentre ? viewport.w / 2 : 0) + grid.cols[index % grid.cols.length]!,
+    page_y: grid.y + Math.floor(index / grid.cols.length) * grid.step,
+    doc_w: viewport.w,
+    block_x,
+    block_y,
+  };
+}
+
+/** The product page's picture (not a link: clicking it does nothing), measured the same way: its centre by window width. */
+const PRODUCT_PICTURE: Record<number, { x: number; fromCentre: boolean; y: number }> = {
+  1440: { x: -255, fromCentre: true, y: 268 },
+  1280: { x: -255, fromCentre: true, y: 268 },
+  820: { x: 225, fromCentre: false, y: 268 },
+  390: { x: 118, fromCentre: false, y: 292 },
+};
+
+/**
+ * Clicks on the product picture, as if it would zoom: nothing happens, so each is a dead click; `rage`: three of
+ * them in one multi-click, the third a rage click (the tracker judges both in the browser).
+ */
+function pictureDeadClicks(viewport: { w: number; h: number }, rage: boolean) {
+  const at = PRODUCT_PICTURE[viewport.w]!;
+  const click = (third: boolean) => ({
+    type: 'click' as const,
+    viewport,
+    click: {
+      selector: 'main#app>section.product-detail>div.thumb',
+      x: 0.5,
+      y: 0.5,
+      page_x: (at.fromCentre ? viewport.w / 2 : 0) + at.x,
+      page_y: at.y,
+      doc_w: viewport.w,
+      dead: true,
+      ...(third && { rage: true }),
+    },
+  });
+  return rage ? [click(false), click(false), click(true)] : [click(false)];
+}
 
 export interface SeedOptions {
   /** How many synthetic visitors (each on a /24 of its own). */
@@ -124,7 +210,7 @@ export function visitorPages(r: () => number, origin: string): { ua: string; pag
     r() < 0.4 ? 'https://www.google.com/' : undefined,
     () => [
       ...seen.map((p, i) => ev({ type: 'impression', item: tile(p.sku, 'home-grid', i + 1) })),
-      ...(chosen === undefined ? [] : [ev({ type: 'click', click: { selector: 'main#app>section.grid>article.product-card>a.thumb', label: 'product-card', x: 0.5, y: 0.4, page_x: 200 + (chosen % 3) * 340, page_y: 300 + Math.floor(chosen / 3) * 330 }, viewport: device.viewport, item: tile(PRODUCTS[chosen]!.sku, 'home-grid', chosen + 1) })]),
+      ...(chosen === undefined ? [] : [ev({ type: 'click', click: pictureClick(arm, device.viewport, chosen), viewport: device.viewport, item: tile(PRODUCTS[chosen]!.sku, 'home-grid', chosen + 1) })]),
     ],
     true,
   );
@@ -138,6 +224,15 @@ export function visitorPages(r: () => number, origin: string): { ua: string; pag
     ...related.map((p, i) => ev({ type: 'impression', item: tile(p.sku, 'related', i + 1) })),
     ...(adds ? [ev({ type: 'custom', custom: { name: 'add_to_cart', props: { sku: product.sku, items: 1 } } })] : []),
   ], true);
+  // A quarter click the picture as if it would zoom (dead clicks), an eighth again and again (a rage click). Decided by,
+  // and named after, the page view's random id, not drawn: the other draws, and the rest of the seed, stay as they were.
+  const shown = pages[pages.length - 1]!;
+  const pv = shown[0]!;
+  const frustration = pv.pageview_id.charCodeAt(0) % 8;
+  if (frustration < 2) {
+    const clicks = pictureDeadClicks(device.viewport, frustration === 0).map((c, i): WireEvent => ({ ...c, id: `${pv.pageview_id}d${i}`, pageview_id: pv.pageview_id, url: pv.url, ts: pv.ts! + 900 + i * 150, ...(pv.variants && { variants: pv.variants }) }));
+    shown.splice(shown.length - 1, 0, ...clicks);
+  }
   if (!adds) return { ua: device.ua, pages };
   // The cart (an SPA route: the page load's arm goes on), the checkout and the order.
   page('/demo/cart', '/demo/product', () => [], true);

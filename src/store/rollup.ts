@@ -115,7 +115,8 @@ SELECT site, day, page, count() AS quick_backs, uniqCombinedState(12)(vid) AS vi
 FROM
 (
     SELECT site, day, vid, net, p AS page,
-           lagInFrame(p, 1, '') OVER w AS prev, leadInFrame(p, 1, '') OVER w AS next, leadInFrame(t, 1, t) OVER w AS next_t, t
+           lagInFrame(p, 1, '') OVER w AS prev, leadInFrame(p, 1, '') OVER w AS next,
+           lagInFrame(t, 1, t) OVER w AS prev_t, leadInFrame(t, 1, t) OVER w AS next_t, t
     FROM
     (
         SELECT site, day, visitor_id AS vid, pageview_id AS pv, min(ts) AS t, any(path) AS p, max(network) AS net
@@ -125,7 +126,7 @@ FROM
     )
     WINDOW w AS (PARTITION BY site, day, vid ORDER BY t ASC, pv ASC ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING)
 )
-WHERE prev != '' AND next = prev AND page != prev AND dateDiff('second', t, next_t) <= 5
+WHERE prev != '' AND next = prev AND page != prev AND prev_t < t AND t < next_t AND dateDiff('second', t, next_t) <= 5
 GROUP BY site, day, page`,
 
   // Per page and device class (issue 13): the page views of agg_pageview_engagement with their visitor's device

@@ -34,15 +34,22 @@
   function num(v) { return Number(v) || 0; }
   function fmt(v) { return v >= 10 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2); }
 
-  /** A stored selector, readable: the label when there is one, else its last step(s), positions as [n]. */
+  /**
+   * A stored selector, readable: the label when there is one, and a short selector: the last step, and the steps
+   * above it up to the nearest that names one element (an id or a sibling position: which tile), at most three;
+   * positions as [n].
+   */
   function readable(target, label) {
     var steps = String(target).split('>');
-    var last = steps[steps.length - 1] || '';
-    // A bare tag (a, i, span, li…) says little alone: show its parent step too.
-    var bare = /^[a-z0-9-]+(:nth-of-type\(\d+\))?$/.test(last);
-    var shown = (bare && steps.length > 1 ? steps[steps.length - 2] + ' › ' : '') + last;
-    shown = shown.replace(/:nth-of-type\((\d+)\)/g, '[$1]');
-    return { name: label || shown, detail: label ? shown : '' };
+    var shown = [];
+    var named = /#|:nth-of-type/;
+    for (var i = steps.length - 1; i >= 0 && shown.length < 3; i--) {
+      shown.unshift(steps[i]);
+      // This step names one element; or it has classes and is not inside one of several alike (a tile).
+      if (named.test(steps[i]) || (/\./.test(steps[i]) && !named.test(steps[i - 1] || ''))) break;
+    }
+    var short = shown.join(' › ').replace(/:nth-of-type\((\d+)\)/g, '[$1]');
+    return { name: label || short, detail: label ? short : '' };
   }
 
   /** The width buckets the views answer for, as choices: every desktop width together first, then each width. */
@@ -344,7 +351,8 @@
         r.appendChild(svg('title', {})).textContent = c.clicks + ' clicks';
         s.appendChild(r);
       });
-      var what = g.row.frame === 'tile' ? 'the tiles of ' + g.row.element : readable(g.row.element, g.row.label).name;
+      var name = readable(g.row.element, g.row.label);
+      var what = g.row.frame === 'tile' ? 'the tiles of ' + g.row.element : name.name + (name.detail ? ' (' + name.detail + ')' : '');
       fig.append(s, el('figcaption', what + ' · ' + g.clicks + ' clicks'));
       box.append(fig);
     });
