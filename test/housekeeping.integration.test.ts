@@ -87,9 +87,10 @@ function runsOf(log: Entry[]): { token: number; pid: number; steps: number[]; st
 describe('housekeeping lease with fencing, two processes on real Redis', () => {
   it('one holder at a time, and a holder frozen past its lease is fenced out at its next step', async () => {
     const prefix = newPrefix();
-    const common = { PREFIX: prefix, LEASE_MS: '400', TICK_MS: '20', STEPS: '5', STEP_MS: '25', EVERY_MS: '0', RUN_MS: '4000' };
-    // One of them freezes for 1.5 s (almost four lease periods) in the middle of its first run.
-    const [a, b] = await Promise.all([contender({ ...common, STALL_MS: '1500' }), contender(common)]);
+    // The lease is long enough that a loaded machine (the whole suite running) does not make a holder miss its
+    // renewals by accident; the frozen one stalls for three lease periods.
+    const common = { PREFIX: prefix, LEASE_MS: '1000', TICK_MS: '20', STEPS: '5', STEP_MS: '25', EVERY_MS: '0', RUN_MS: '7000' };
+    const [a, b] = await Promise.all([contender({ ...common, STALL_MS: '3000' }), contender(common)]);
     expect(a.code, a.output).toBe(0);
     expect(b.code, b.output).toBe(0);
 
@@ -111,12 +112,16 @@ describe('housekeeping lease with fencing, two processes on real Redis', () => {
     // while it was frozen; a noticed it had lost the lease.
     const frozen = runs.find((r) => r.pid === a.pid)!;
     expect(frozen.steps).toEqual([0, 1, 2]);
-    const during = runs.filter((r) => r.token > frozen.token && r.start < frozen.end + 1500);
+    const during = runs.filter((r) => r.token > frozen.token && r.start < frozen.end + 3000);
     expect(during.length).toBeGreaterThanOrEqual(1);
     expect(during.every((r) => r.pid === b.pid)).toBe(true);
     expect(a.outcomes.some((o) => o.outcome === 'lease_lost' && o.token === frozen.token)).toBe(true);
-    // Every other run finished all its steps.
-    for (const r of runs.filter((x) => x !== frozen && x !== runs[runs.length - 1])) expect(r.steps).toHaveLength(5);
+    // Every other run finished all its steps, or stopped because it had lost its lease (a holder that misses its
+    // renewals on a loaded machine is fenced out like the frozen one: the fence, not luck, keeps one holder).
+    const lost = new Set([...a.outcomes, ...b.outcomes].filter((o) => o.outcome === 'lease_lost').map((o) => o.token));
+    for (const r of runs.filter((x) => x !== frozen && x !== runs[runs.length - 1])) {
+      if (r.steps.length < 5) expect(lost.has(r.token), `run of token ${r.token} stopped after ${r.steps.length} steps without losing its lease`).toBe(true);
+    }
   });
 
   it('with a period, the deployment runs the job once per period however many processes look', async () => {
