@@ -41,11 +41,34 @@ export class DurableRedis {
   }
 
   async remove(): Promise<void> {
+    // An AOF rewrite runs in a child that Redis forked; it would outlive a SIGKILL of its parent and keep writing
+    // into the directory (seen as ENOTEMPTY when removing it): its children are killed first.
+    const pid = this.proc?.pid;
+    if (pid !== undefined && this.proc?.exitCode === null) {
+      for (const child of childrenOf(pid)) {
+        try {
+          process.kill(child, 'SIGKILL');
+        } catch {}
+      }
+    }
     await this.crash();
-    // An AOF rewrite runs in a child that Redis forked: it outlives the SIGKILL of its parent for a moment
-    // and may still be writing into the directory, so removing it is retried (ENOTEMPTY) until the child is gone.
     fs.rmSync(this.dir, { recursive: true, force: true, maxRetries: 40, retryDelay: 50 });
   }
+}
+
+/** Pids whose parent is `pid` (Linux /proc). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces, in parentheses): state, ppid, …
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {}
+  }
+  return out;
 }
 
 /** True once the server answers PING with PONG (it refuses commands with LOADING while replaying the AOF). */
