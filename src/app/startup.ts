@@ -13,7 +13,7 @@ import { createLogger, type Logger } from '../observe/logger.js';
 import { createMetrics, type Metrics } from '../observe/metrics.js';
 import { openStore, type Store } from '../store/client.js';
 import { migrate, migrationVars } from '../store/migrate.js';
-import { onShutdown } from './shutdown.js';
+import { onShutdown, type DrainProgress } from './shutdown.js';
 
 export interface ProcessContext {
   config: Config;
@@ -22,7 +22,8 @@ export interface ProcessContext {
 }
 
 export interface RunningProcess {
-  close(): Promise<void>;
+  /** Drains and closes; names each step it enters through `progress` (src/app/shutdown.ts). */
+  close(progress?: DrainProgress): Promise<void>;
 }
 
 /** Runs a process entry point: `start` builds what the process is made of, from the parsed configuration. */
@@ -44,7 +45,7 @@ export async function runMain(role: string, start: (ctx: ProcessContext) => Prom
     log.fatal({ err: { name: (err as Error).name, message: (err as Error).message } }, 'cannot start');
     process.exit(1);
   }
-  onShutdown(log, config.shutdownGraceMs, () => running.close());
+  onShutdown(log, config.shutdownGraceMs, (progress) => running.close(progress));
 }
 
 /** Opens the store and, unless MIGRATE_ON_START=false, applies the migrations; closes it again if that fails. */

@@ -34,6 +34,7 @@ import { createMetricsRouter } from '../observe/metrics-router.js';
 import { openQueryService, type QueryService } from './query-service.js';
 import { openStorePing, type StorePing } from '../store/ping.js';
 import { openMigratedStore, storeReadiness, type ProcessContext, type RunningProcess } from './startup.js';
+import type { DrainProgress } from './shutdown.js';
 import { anonymiseRequest } from '../anonymise/pipeline.js';
 import { createFaults } from './faults.js';
 
@@ -50,7 +51,7 @@ export interface AnonymiserWorker {
   consumer: Consumer;
   inserter: EventInserter;
   deadLetters: DeadLetters;
-  close(): Promise<void>;
+  close(progress?: DrainProgress): Promise<void>;
 }
 
 export interface WorkerOptions {
@@ -232,14 +233,19 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
     consumer,
     inserter,
     deadLetters,
-    async close() {
+    async close(progress: DrainProgress = () => {}) {
       clearInterval(sweeping);
+      progress('worker: daily rollup in progress');
       await rollup?.stop();
+      progress('worker: housekeeping job in progress');
       await housekeeper.stop();
       // Stop fetching, and flush buffered rows now so active jobs can complete.
+      progress('worker: jobs in progress, buffered rows');
       const closing = consumer.close();
       await inserter.drain();
+      progress('worker: jobs completing after their rows were inserted');
       await closing;
+      progress('worker: queue connections');
       await queueStats?.close();
       await deadLetters.close();
       redis.disconnect();
@@ -281,10 +287,13 @@ export async function startWorkerProcess({ config, log, metrics }: ProcessContex
     const service = queries;
     const pinger = storePing;
     return {
-      async close() {
+      async close(progress: DrainProgress = () => {}) {
+        progress('worker HTTP: open connections');
         if (server) await closeServer(server);
+        progress('query service');
         await service?.close();
-        await running.close();
+        await running.close(progress);
+        progress('store');
         pinger?.close();
         await store.close();
       },

@@ -10,7 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Proc } from '../support/process.js';
 import { createFaultStack, sleep, until, type FaultStack, type SendResult } from '../support/fault-stack.js';
 
-const GRACE_MS = 10_000;
+// Generous: under the whole suite's load on two cores a drain that flushes rows through the views took 8.7 s
+// (seen in CI: over 10 s). What is asserted is that the drain finishes by itself, not how fast; the worker's
+// last line says how long each drain step took (src/app/shutdown.ts), printed below.
+const GRACE_MS = 30_000;
 let s: FaultStack;
 
 beforeAll(async () => {
@@ -61,8 +64,9 @@ describe('SIGTERM under load', () => {
     const counts = await s.queueCounts();
     expect(counts.active).toBe(0);
     expect(await s.redis.scard(`${s.prefix}:events:stalled`)).toBe(0);
-    console.info(`sigterm worker: ${activeAtSignal} jobs active at SIGTERM; exited ${code} after ${exitMs} ms; left waiting ${counts.wait}, active ${counts.active}`);
-  }, 90_000);
+    const bye = worker.output.join('').split('\n').find((l) => l.includes('drained; bye'));
+    console.info(`sigterm worker: ${activeAtSignal} jobs active at SIGTERM; exited ${code} after ${exitMs} ms; left waiting ${counts.wait}, active ${counts.active}; ${bye}`);
+  }, 150_000);
 
   it('collector: answers what is in flight, exits 0 within the grace period; every acknowledged event lands once', async () => {
     const w = s.worker?.child;
@@ -92,5 +96,5 @@ describe('SIGTERM under load', () => {
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
     expect(Date.now() - t0).toBeLessThan(GRACE_MS);
-  }, 90_000);
+  }, 150_000);
 });
