@@ -121,7 +121,7 @@ export const EVENT_TABLE = [
   num('click_rage', 'UInt8', '1: a rage click (the third of three clicks within 1 s within 30 px), judged in the browser', 'click.ts sanitiseClick'),
   num('click_dead', 'UInt8', '1: a dead click (no DOM, text or focus change and no navigation within 1 s after a click on a non-control), judged in the browser', 'click.ts sanitiseClick'),
   // Issue 14, schemas/050.
-  num('quick_back', 'UInt8', '1: on an engagement event, the page view was left by going back to an earlier page of the site within 5 s of visible time, judged in the browser', 'pipeline.ts'),
+  num('quick_back', 'UInt8', '1: on an engagement event, the page view was left by going back to an earlier page of the site within 5 s of visible time, judged in the browser', 'pipeline.ts', 'awaiting: the per-page frustration aggregate (docs/pending-aggregate-changes.md §2); v_quick_backs derives quick backs from page views until then'),
 ] as const;
 
 export type EventColumn = (typeof EVENT_TABLE)[number];

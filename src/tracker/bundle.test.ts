@@ -3,7 +3,7 @@
  * 3,000 bytes by issue 12, whose query-string and referrer stripping in the
  * browser took it to about 2.6 KB; to 3,500 bytes by issue 13, for product
  * impressions and layout arms, 557 bytes, and issue 14's first frustration
- * signals; to 3,750 bytes by the rest of issue 14, 235 bytes: rage clicks as
+ * signals; to 3,750 bytes by the rest of issue 14, 247 bytes: rage clicks as
  * three clicks within 1 s within 30 px, dead clicks that watch text changes,
  * form-control names and the icon clicked in selectors, block coordinates in
  * data-track blocks, and quick backs from the Navigation API; aliasing globals
