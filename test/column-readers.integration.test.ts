@@ -44,7 +44,8 @@ describe('every column of event data has a reader', () => {
     const unread = report.tables.filter((t) => t.eventData).flatMap((t) => t.columns.filter((c) => c.readBy.length === 0).map((c) => `${t.name}.${c.name}`));
     expect(unread).toEqual([]);
     const awaiting = report.tables.flatMap((t) => t.columns.filter((c) => c.readBy.some((r) => r.startsWith('awaiting:'))).map((c) => `${t.name}.${c.name}`));
-    expect(awaiting.sort()).toEqual(['events.utm_content', 'events.utm_term']);
+    // quick_back (issue 14): stored by the worker, counted once the aggregates are ported (docs/pending-aggregate-changes.md).
+    expect(awaiting.sort()).toEqual(['events.quick_back', 'events.utm_content', 'events.utm_term']);
   });
 
   it('no longer stores what nothing read', () => {

@@ -238,7 +238,7 @@ describe('tracker on the demo storefront', () => {
     expect(clicks.find((r) => r.click_label === 'product-card')?.click_selector).toBe('main#app>section.grid>article.product-card:nth-of-type(1)');
     expect(clicks.filter((r) => r.click_label === 'nav-cart').map((r) => r.path)).toEqual(['/demo/', '/demo/product']);
     expect(clicks.filter((r) => r.path === '/demo/product' && r.click_label === 'add-to-cart')).toHaveLength(1);
-    const nameClicks = clicks.filter((r) => r.click_selector.endsWith('input#name'));
+    const nameClicks = clicks.filter((r) => r.click_selector.endsWith('input#name[name=name]'));
     expect(nameClicks.map((r) => [r.path, r.click_label])).toEqual([['/demo/checkout', ''], ['/demo/checkout', '']]);
     expect(Math.min(...nameClicks.map((r) => r.click_x))).toBeLessThan(0.1); // the first one, 5 px from its left edge
     expect(clicks.filter((r) => r.click_selector === 'main#app>h1' || r.click_selector === 'main>p.notice').map((r) => r.click_label)).toEqual(['', '']);

@@ -98,7 +98,8 @@
       el('p', {}, [el('a', { href: 'checkout', class: 'to-checkout', 'data-track': 'go-to-checkout' }, ['Go to checkout'])]));
   }
   function aboutSection() {
-    return el('section', { class: 'about' }, [
+    // A labelled block (not a product tile): a click in it carries where in the block it landed, like a tile's.
+    return el('section', { class: 'about', 'data-track': 'about' }, [
       el('h2', {}, ['About this demo']),
       el('p', {}, ['Every page view, click and the time you spend here is sent, anonymised, to the local pipeline. ' +
         'Watch the rows arrive with: ']),

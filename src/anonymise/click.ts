@@ -239,7 +239,7 @@ export interface CleanClick {
   y: number;
   page_x: number;
   page_y: number;
-  /** Where in its tile (data-track-item) the click landed; 0 when it was in none. */
+  /** Where in its block (the data-track-item tile, else the data-track element) the click landed; 0 when in none. */
   block_x: number;
   block_y: number;
   rage: number;

@@ -119,6 +119,25 @@ describe('anonymiseRequest', () => {
     ]);
   });
 
+  it('keeps a place in a labelled block outside tiles only when the label is kept; stores a quick back on its engagement', () => {
+    const click = { selector: 'section.promo>div.copy', label: 'promo-banner', x: 0.25, y: 0.25, page_x: 420, page_y: 300, doc_w: 1440, block_x: 0.8, block_y: 0.8 };
+    const out = run(
+      request([
+        ev({ type: 'click', id: 'k3J9x2abce', viewport: { w: 1440, h: 900 }, click }),
+        // A label that is not kept (a person's name): its block is not either.
+        ev({ type: 'click', id: 'k3J9x2abcf', viewport: { w: 1440, h: 900 }, click: { ...click, label: 'zelda-quixote' } }),
+        ev({ type: 'engagement', id: 'k3J9x2abcg', engagement: { visible_ms: 2140, scroll_depth: 38, quick_back: true } }),
+        ev({ type: 'engagement', id: 'k3J9x2abch', engagement: { visible_ms: 9000, scroll_depth: 38 } }),
+      ]),
+    );
+    expect(out.rows.map((r) => [r.type, r.click_label, r.block_x, r.block_y, r.quick_back])).toEqual([
+      ['click', 'promo-banner', 0.8, 0.8, 0],
+      ['click', '', 0, 0, 0],
+      ['engagement', '', 0, 0, 1],
+      ['engagement', '', 0, 0, 0],
+    ]);
+  });
+
   it('drops bots before anything is hashed, and counts them', () => {
     const out = run(request([ev({}), ev({ id: 'k3J9x2abce' })], { userAgent: 'Googlebot/2.1 (+http://www.google.com/bot.html)' }));
     expect(out).toEqual({ rows: [], dropped: { bot: 2 }, valuesDropped: {}, unknownIp: 0 });

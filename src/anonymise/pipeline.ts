@@ -182,6 +182,7 @@ function shapeRow(
   } else if (e.type === 'engagement' && e.engagement) {
     row.visible_ms = Math.round(Math.min(Math.max(0, e.engagement.visible_ms), MAX_VISIBLE_MS)) || 0;
     row.scroll_depth = Math.round(Math.min(100, Math.max(0, e.engagement.scroll_depth))) || 0;
+    row.quick_back = e.engagement.quick_back === true ? 1 : 0;
   } else if (e.type === 'custom' && e.custom) {
     const c = sanitiseCustom(e.custom, rules.props);
     if (!c) return null;
@@ -200,8 +201,9 @@ function shapeRow(
       row.item_pos = item.pos;
     }
   } else if (e.type === 'impression') return null;
-  // A position in a tile says something only of a tile that is kept.
-  if (!row.item_id) row.block_x = row.block_y = 0;
+  // A position in a block says something only of a block that is kept: the tile (when the click was in one), else
+  // the labelled element.
+  if (e.item ? !row.item_id : !row.click_label) row.block_x = row.block_y = 0;
   if (e.variants) {
     const v = sanitiseVariants(e.variants);
     row.variants = v.variants;

@@ -116,10 +116,12 @@ export const EVENT_TABLE = [
     'items.ts sanitiseVariants (slug rule; pairs that are not slugs dropped)',
   ),
   // Heatmaps and frustration (issue 14, schemas/030).
-  num('block_x', 'Float32', 'click position as a fraction of the width of the product tile it landed in (item_id), 0.01 steps; 0 outside a tile', 'click.ts sanitiseClick; pipeline.ts (0 without a kept item)'),
-  num('block_y', 'Float32', 'click position as a fraction of the height of the product tile it landed in, 0.01 steps; 0 outside a tile', 'click.ts sanitiseClick; pipeline.ts (0 without a kept item)'),
-  num('click_rage', 'UInt8', '1: a rage click (the third click of one multi-click at one spot), judged in the browser', 'click.ts sanitiseClick'),
-  num('click_dead', 'UInt8', '1: a dead click (no DOM or focus change within 1 s after a click on a non-control), judged in the browser', 'click.ts sanitiseClick'),
+  num('block_x', 'Float32', 'click position as a fraction of the width of its block: the product tile it landed in (item_id), else the data-track element named by click_label; 0.01 steps; 0 outside a kept one', 'click.ts sanitiseClick; pipeline.ts (0 without a kept item or label)'),
+  num('block_y', 'Float32', 'click position as a fraction of the height of its block (the tile, else the labelled element), 0.01 steps; 0 outside a kept one', 'click.ts sanitiseClick; pipeline.ts (0 without a kept item or label)'),
+  num('click_rage', 'UInt8', '1: a rage click (the third of three clicks within 1 s within 30 px), judged in the browser', 'click.ts sanitiseClick'),
+  num('click_dead', 'UInt8', '1: a dead click (no DOM, text or focus change and no navigation within 1 s after a click on a non-control), judged in the browser', 'click.ts sanitiseClick'),
+  // Issue 14, schemas/050.
+  num('quick_back', 'UInt8', '1: on an engagement event, the page view was left by going back to an earlier page of the site within 5 s of visible time, judged in the browser', 'pipeline.ts', 'awaiting: the per-page frustration aggregate (docs/pending-aggregate-changes.md §2); v_quick_backs derives quick backs from page views until then'),
 ] as const;
 
 export type EventColumn = (typeof EVENT_TABLE)[number];

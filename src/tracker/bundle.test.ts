@@ -2,15 +2,19 @@
  * The tracker bundle: its byte budget (issue 4: ≤ 2.5 KB gzip; raised to
  * 3,000 bytes by issue 12, whose query-string and referrer stripping in the
  * browser took it to about 2.6 KB; to 3,500 bytes by issue 13, for product
- * impressions and layout arms, 557 bytes, and issue 14's frustration
- * signals) and the
+ * impressions and layout arms, 557 bytes, and issue 14's first frustration
+ * signals; to 3,750 bytes by the rest of issue 14, 247 bytes: rage clicks as
+ * three clicks within 1 s within 30 px, dead clicks that watch text changes,
+ * form-control names and the icon clicked in selectors, block coordinates in
+ * data-track blocks, and quick backs from the Navigation API; aliasing globals
+ * and other minifier-proof renames measured at under 5 bytes gzipped) and the
  * browser APIs it must never touch. Behaviour is tested in a real browser in
  * test/tracker.browser.test.ts; the script's own logic in src/tracker/script/*.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { buildTracker } from './bundle.js';
 
-const BUDGET_GZIP_BYTES = 3500;
+const BUDGET_GZIP_BYTES = 3750;
 
 describe('tracker bundle', () => {
   it(`is at most ${BUDGET_GZIP_BYTES} bytes gzipped`, async () => {

@@ -23,10 +23,13 @@ export interface ClickData {
    * drops it; without it the viewport width stands in.
    */
   doc_w?: number;
-  /** Inside a product tile (data-track-item, named by the event's `item`): the position as fractions of the tile's box. */
+  /**
+   * The position as fractions of the block's box: the product tile the click is in (data-track-item, named by the
+   * event's `item`), else the nearest element labelled with data-track (named by `label`).
+   */
   block_x?: number;
   block_y?: number;
-  /** Frustration, judged in the browser: the third click of one multi-click (clicks at one spot, each within the double-click time). */
+  /** Frustration, judged in the browser: the third of three clicks within 1 s within 30 px of one another (once per burst). */
   rage?: boolean;
   /** Frustration: a click on something that is not a control, after which the page did not react for a second. */
   dead?: boolean;
@@ -36,6 +39,11 @@ export interface EngagementData {
   visible_ms: number;
   /** Maximum scroll depth reached, percent 0..100. */
   scroll_depth: number;
+  /**
+   * Frustration, judged in the browser: the page view is being left by going back (to an earlier page of the same
+   * site) within 5 s of visible time. Only on the page view's last engagement event; absent otherwise.
+   */
+  quick_back?: boolean;
 }
 
 export type CustomPropValue = string | number | boolean;

@@ -74,6 +74,7 @@ describe('validateBatch', () => {
     ['rage as a number', heatmapClick({ rage: 1 as never }), /click.rage: must be true or false/, 'click'],
     ['dead as a string', heatmapClick({ dead: 'yes' as never }), /click.dead: must be true or false/, 'click'],
     ['the old block_up', heatmapClick({ block_up: 1 } as never), /click: unknown key "block_up"/, 'unknown_key'],
+    ['quick_back as a number', EventBuilder.engagement().with({ engagement: { visible_ms: 900, scroll_depth: 10, quick_back: 1 as never } }).build(), /engagement.quick_back: must be true or false/, 'engagement'],
   ])('rejects %s', (_name, e, reason, field) => {
     const v = validateBatch({ site: 'demo', events: [e] }, sites);
     expect(v.events).toHaveLength(0);
@@ -87,6 +88,14 @@ describe('validateBatch', () => {
     expect(v.rejected).toEqual([]);
     expect(v.events[0]!.click).toEqual(full.click);
     expect(v.events[1]!.click).not.toHaveProperty('doc_w');
+  });
+
+  it('takes quick_back on an engagement (issue 14), optional', () => {
+    const flagged = EventBuilder.engagement().with({ engagement: { visible_ms: 2140, scroll_depth: 38, quick_back: true } }).build();
+    const v = validateBatch({ site: 'demo', events: [flagged, EventBuilder.engagement().build()] }, sites);
+    expect(v.rejected).toEqual([]);
+    expect(v.events[0]!.engagement).toEqual({ visible_ms: 2140, scroll_depth: 38, quick_back: true });
+    expect(v.events[1]!.engagement).not.toHaveProperty('quick_back');
   });
 
   it('refuses batch-level problems with 400/403 and a message', () => {

@@ -158,14 +158,17 @@ function click(v: unknown): ClickData {
   return out;
 }
 
-const ENGAGEMENT_KEYS = new Set(['visible_ms', 'scroll_depth']);
+const ENGAGEMENT_KEYS = new Set(['visible_ms', 'scroll_depth', 'quick_back']);
 function engagement(v: unknown): EngagementData {
   if (!isPlainObject(v)) return fail('engagement', 'must be an object');
   onlyKeys(v, ENGAGEMENT_KEYS, 'engagement');
-  return {
+  const out: EngagementData = {
     visible_ms: num(v.visible_ms, 'engagement.visible_ms', 0, MAX_VISIBLE_MS),
     scroll_depth: num(v.scroll_depth, 'engagement.scroll_depth', 0, 100),
   };
+  // Optional (a compatible extension of v1, issue 14): left by going back within 5 s, judged in the browser.
+  if (v.quick_back !== undefined) out.quick_back = bool(v.quick_back, 'engagement.quick_back');
+  return out;
 }
 
 const CUSTOM_KEYS = new Set(['name', 'props']);

@@ -16,7 +16,7 @@
  *
  * It runs inside someone else's shop: every entry point is wrapped so that it
  * can never throw into the page, and loading it twice does nothing the second
- * time. Byte budget: 3,500 bytes gzip (src/tracker/bundle.test.ts).
+ * time. Byte budget: 3,750 bytes gzip (src/tracker/bundle.test.ts).
  */
 import { CUSTOM_NAME_PATTERN, FORBIDDEN_KEYS, MAX_PROP_NUMBER, MAX_PROP_VALUE, MAX_PROPS, MAX_URL, MAX_VISIBLE_MS, PROP_KEY_PATTERN } from '../../wire/limits.js';
 import type { CustomPropValue, WireEvent } from '../../wire/types.js';
@@ -35,6 +35,15 @@ export interface AnonAnalytics {
 }
 
 type Body = Omit<WireEvent, 'type' | 'id' | 'pageview_id' | 'ts' | 'url'>;
+
+/** What the tracker reads of the Navigation API (not in TypeScript's DOM types yet). */
+interface Navigation extends EventTarget {
+  currentEntry: { index: number } | null;
+}
+interface NavigateEvent extends Event {
+  navigationType: string;
+  destination: { index: number };
+}
 
 
 /** 16 random characters of [0-9a-z] (~82 bits): only ever in memory, for one page view. */
@@ -69,6 +78,8 @@ function start(w: Window & { anonAnalytics?: AnonAnalytics }): void {
   let scrollDepth = 0;
   let sentMs = -1;
   let sentDepth = -1;
+  /** The page view is being left by going back within 5 s of being seen: its last engagement says so (a quick back). */
+  let back = false;
   /** Clicks waiting a second to see whether the page reacts (dead clicks); sent at once when the page is left. */
   const held = new Set<(alive?: unknown) => void>();
   /** A label's click and the synthetic click it fires on its control share one event time: one click, counted once. */
@@ -112,10 +123,11 @@ function start(w: Window & { anonAnalytics?: AnonAnalytics }): void {
   function engagement(): void {
     measureScroll();
     const ms = Math.min(Math.round(visibleNow()), MAX_VISIBLE_MS);
-    if (ms === sentMs && scrollDepth === sentDepth) return;
+    if (ms === sentMs && scrollDepth === sentDepth && !back) return;
     sentMs = ms;
     sentDepth = scrollDepth;
-    send('engagement', { engagement: { visible_ms: ms, scroll_depth: scrollDepth } });
+    send('engagement', { engagement: { visible_ms: ms, scroll_depth: scrollDepth, ...(back && { quick_back: true }) } });
+    back = false;
   }
 
   /** A page view for a URL not yet seen as the current one (first load, pushState, popstate). */
@@ -182,6 +194,17 @@ function start(w: Window & { anonAnalytics?: AnonAnalytics }): void {
     };
   }
   addEventListener('popstate', safeRoute);
+  // Going back: a traversal to an earlier entry of this site's history (the Navigation API tells the page that is left,
+  // before pagehide or popstate; a return to another site is not told, and browsers without the API tell nothing).
+  const nav = (self as { navigation?: Navigation }).navigation;
+  nav?.addEventListener(
+    'navigate',
+    safe((e: Event) => {
+      const { navigationType, destination } = e as NavigateEvent;
+      const to = destination.index;
+      back = navigationType == 'traverse' && to >= 0 && to < nav.currentEntry!.index && visibleNow() < 5000;
+    }),
+  );
   addEventListener('scroll', safe(measureScroll), { passive: true });
   addEventListener('pagehide', safe(leave));
   // Restored from the back/forward cache: the visitor sees the page again, a new page view.
@@ -213,8 +236,8 @@ function start(w: Window & { anonAnalytics?: AnonAnalytics }): void {
       const item = itemOf(e.target);
       const ev = event('click', { click, viewport: viewport(), ...(item && { item }) });
       if ((e.target as Element).closest(CONTROL)) return push(ev);
-      // Not a control: a dead click unless the DOM or the focus changes within a second (a change sends it at once;
-      // an SPA navigation changes the DOM, leaving the page sends it as it is).
+      // Not a control: a dead click unless the DOM (an element, an attribute, a text) or the focus changes within a
+      // second (a change sends it at once; an SPA navigation changes the DOM, leaving the page sends it as it is).
       const focus = document.activeElement;
       // `alive`: the observer's records, or true when the page is left.
       const done = (alive?: unknown) => {
@@ -224,7 +247,7 @@ function start(w: Window & { anonAnalytics?: AnonAnalytics }): void {
         push(ev);
       };
       const watch = new MutationObserver(done);
-      watch.observe(document, { subtree: true, childList: true, attributes: true });
+      watch.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
       held.add(done);
       setTimeout(done, 1000);
     }),
