@@ -38,6 +38,8 @@ function newThread(options: WorkerOptions): Worker {
   const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(ENTRY.href)}); })`;
   return new Worker(boot, { ...options, eval: true });
 }
+/** How long a scrape or a readiness check waits for the thread's answer. */
+const CALL_TIMEOUT_MS = 2000;
 /** After the thread has drained, how long it may take to end before it is terminated. */
 const EXIT_WAIT_MS = 2000;
 
@@ -103,12 +105,13 @@ export async function startCollectorThread(config: Config, opts: CollectorThread
 
   return {
     url,
-    metricsJson: () => rpc.call<unknown[]>('metrics'),
+    // Bounded: a scrape must not hang on a stuck thread (its metrics are then left out of that scrape).
+    metricsJson: () => rpc.call<unknown[]>('metrics', undefined, CALL_TIMEOUT_MS),
     readiness: {
       name: 'collector',
       async check() {
         if (dead) return { ok: false, detail: { error: dead.message } };
-        const r = await rpc.call<{ ok: boolean; loopDelay: unknown }>('ping');
+        const r = await rpc.call<{ ok: boolean; loopDelay: unknown }>('ping', undefined, CALL_TIMEOUT_MS);
         return { ok: r.ok, detail: { thread: 'collector', loopDelay: r.loopDelay } };
       },
     },

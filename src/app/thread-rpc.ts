@@ -39,10 +39,22 @@ export class ThreadRpc {
     port.on('message', this.onMessage);
   }
 
-  call<T>(kind: string, arg?: unknown): Promise<T> {
+  /** `timeoutMs`: reject when the other side has not answered by then (a thread whose loop is stuck). */
+  call<T>(kind: string, arg?: unknown, timeoutMs?: number): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      let timer: NodeJS.Timeout | undefined;
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          this.pending.delete(id);
+          reject(new ThreadCallError('ThreadTimeoutError', `${kind}: no answer within ${timeoutMs} ms`));
+        }, timeoutMs);
+      }
+      const settle = <A>(f: (a: A) => void) => (a: A) => {
+        clearTimeout(timer);
+        f(a);
+      };
+      this.pending.set(id, { resolve: settle(resolve as (v: unknown) => void), reject: settle(reject) });
       this.port.postMessage({ t: 'call', id, kind, arg } satisfies Message);
     });
   }

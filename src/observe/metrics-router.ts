@@ -16,7 +16,8 @@ export function createMetricsRouter(metrics: Metrics, others: (() => Promise<unk
       res.set('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics());
       return;
     }
-    const all = await Promise.all([metrics.registry.getMetricsAsJSON(), ...others.map((get) => get() as Promise<MetricsJson>)]);
+    // A thread that does not answer is left out of this scrape rather than failing it (its readiness says why).
+    const all = await Promise.all([metrics.registry.getMetricsAsJSON(), ...others.map((get) => (get() as Promise<MetricsJson>).catch((): MetricsJson => []))]);
     const merged = AggregatorRegistry.aggregate(all);
     res.set('Content-Type', merged.contentType).send(await merged.metrics());
   });
