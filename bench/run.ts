@@ -70,6 +70,18 @@ function peakRssMb(pid: number | undefined): number {
   }
 }
 
+/** CPU seconds (user + system, every thread) the process has used so far; 0 when it cannot be read. */
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    // Fields after the command name (which may hold spaces, so split after its closing parenthesis): utime, stime are 12th, 13th.
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 interface Pipeline {
   url: string;
   procs: Proc[];
@@ -203,6 +215,7 @@ async function pipelineRun(
   const t0 = Date.now();
   const sampler = setInterval(async () => depth.push({ t: Date.now() - t0, waiting: await p.waiting() }), 1000);
   let load: LoadResult;
+  const cpuBefore = p.procs.map((proc) => cpuSeconds(proc.child.pid));
   try {
     load = await loadTest({
       url: `${p.url}/collect`,
@@ -213,6 +226,9 @@ async function pipelineRun(
       onTick: (s) => progress(`${label}: ${s.elapsed.toFixed(0)}/${seconds}s  ${Math.round(s.rps)} req/s  ${Math.round(s.rps * eventsPerRequest)} events/s accepted`),
     });
     const accepted = load.accepted * eventsPerRequest;
+    // CPU the pipeline's processes spent per accepted request during the load: steadier than req/s on a busy box.
+    const cpuMs = p.procs.reduce((s, proc, i) => s + cpuSeconds(proc.child.pid) - cpuBefore[i]!, 0) * 1000;
+    const cpuMsPer1000Requests = load.accepted > 0 ? Math.round((cpuMs / load.accepted) * 1000) : 0;
     // Read at once: the last complete 10 s window of the event loops was under load.
     const loopDelay = (await p.loopDelay?.()) ?? {};
     // End to end: until the last accepted event is visible in ClickHouse.
@@ -254,6 +270,7 @@ async function pipelineRun(
       drainLagSeconds: e2eSeconds - load.seconds,
       queueDepth: depth,
       loopDelay,
+      cpuMsPer1000Requests,
       rss,
     };
   } finally {
@@ -310,7 +327,7 @@ async function main(): Promise<void> {
     const one = await pipelineRun('pipeline, 1 event/request', 1, Math.min(30, SECONDS));
     console.log(
       `1 event/request: ${Math.round(one.requestsPerSecond)} req/s accepted, p50 ${one.latencyP50Ms} ms, p99 ${one.latencyP99Ms} ms, rows = accepted: ${one.noLossNoDuplicates}, ` +
-        `event-loop delay ${formatLoopDelay(one.loopDelay)}`,
+        `event-loop delay ${formatLoopDelay(one.loopDelay)}, CPU ${one.cpuMsPer1000Requests} ms per 1000 requests`,
     );
     return;
   }
