@@ -41,6 +41,18 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 1));
 const COMPARE_SECONDS = Number(process.env.BENCH_COMPARE_SECONDS ?? 20);
 const COMPARE_CONNECTIONS = Number(process.env.BENCH_COMPARE_CONNECTIONS ?? 40);
+/** Pipeline settings passed on to the project's processes when set in the bench's environment (for before/after pairs). */
+const PASSED_ON = [
+  'COLLECTOR_THREAD',
+  'GROUP_COMMIT_MS',
+  'GROUP_COMMIT_MAX_EVENTS',
+  'RATE_LIMIT_WINDOW_MS',
+  'RATE_LIMIT_PER_ADDRESS',
+  'RATE_LIMIT_PER_SITE',
+  'INSERT_BATCH_ROWS',
+  'INSERT_FLUSH_MS',
+  'WORKER_CONCURRENCY',
+];
 const SITE = 'bench';
 const HOST = 'shop.bench';
 
@@ -58,6 +70,18 @@ function peakRssMb(pid: number | undefined): number {
   }
 }
 
+/** CPU seconds (user + system, every thread) the process has used so far; 0 when it cannot be read. */
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    // Fields after the command name (which may hold spaces, so split after its closing parenthesis): utime, stime are 12th, 13th.
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 interface Pipeline {
   url: string;
   procs: Proc[];
@@ -65,6 +89,8 @@ interface Pipeline {
   rows(): Promise<{ n: number; u: number }>;
   /** Jobs waiting in the queue (-1 when it cannot be read). */
   waiting(): Promise<number>;
+  /** Event-loop delay of each thread over the last 10 s window (from /metrics), when the process reports it. */
+  loopDelay?(): Promise<LoopDelays>;
   stop(): Promise<void>;
 }
 
@@ -81,12 +107,23 @@ async function startPipeline(dataDir: string, prefix: string): Promise<Pipeline>
     LOG_LEVEL: 'warn',
     QUEUE_HIGH_WATER: '1000000',
     ...(process.env.CLICKHOUSE_URL ? { CLICKHOUSE_URL: process.env.CLICKHOUSE_URL } : {}),
+    ...Object.fromEntries(PASSED_ON.flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : []))),
   };
   const url = `http://127.0.0.1:${port}`;
+  const queryPort = await freePort();
+  env.QUERY_PORT = String(queryPort);
+  const queryUrl0 = `http://127.0.0.1:${queryPort}`;
   const tokens = () => (JSON.parse(fs.readFileSync(path.join(dataDir, 'tokens.json'), 'utf8')) as { admin: string }).admin;
   if (MODE === 'all-in-one') {
     const p = await startProcess('src/app/all-in-one-main.ts', env, `${url}/healthz`, 120_000);
-    return { url, procs: [p], rows: () => countRows(url, tokens()), waiting: () => queueWaiting(url), stop: async () => void (await p.stop('SIGTERM')) };
+    return {
+      url,
+      procs: [p],
+      rows: () => countRows(queryUrl0, tokens()),
+      waiting: () => queueWaiting(url),
+      loopDelay: () => loopDelays(queryUrl0),
+      stop: async () => void (await p.stop('SIGTERM')),
+    };
   }
   const collector = await startProcess('src/app/collector-main.ts', env, `${url}/healthz`, 120_000);
   const workers: Proc[] = [];
@@ -138,6 +175,21 @@ async function countRows(queryUrl: string, token: string): Promise<{ n: number; 
   return { n: Number(r.n), u: Number(r.u) };
 }
 
+/** loop → p50/p99/max ms, from the anon_event_loop_delay_seconds gauge (src/observe/loop-delay.ts). */
+export type LoopDelays = Record<string, { p50Ms: number; p99Ms: number; maxMs: number }>;
+
+async function loopDelays(metricsUrl: string): Promise<LoopDelays> {
+  const out: LoopDelays = {};
+  try {
+    const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+    for (const m of text.matchAll(/^anon_event_loop_delay_seconds\{loop="([^"]+)",stat="(p50|p99|max)"\} ([0-9.e+-]+)$/gm)) {
+      const d = (out[m[1]!] ??= { p50Ms: 0, p99Ms: 0, maxMs: 0 });
+      d[`${m[2] as 'p50' | 'p99' | 'max'}Ms`] = Math.round(Number(m[3]) * 1e4) / 10;
+    }
+  } catch {}
+  return out;
+}
+
 async function queueWaiting(url: string): Promise<number> {
   try {
     const r = (await (await fetch(`${url}/readyz`)).json()) as { checks?: { queue?: { waiting?: number } } };
@@ -163,6 +215,7 @@ async function pipelineRun(
   const t0 = Date.now();
   const sampler = setInterval(async () => depth.push({ t: Date.now() - t0, waiting: await p.waiting() }), 1000);
   let load: LoadResult;
+  const cpuBefore = p.procs.map((proc) => cpuSeconds(proc.child.pid));
   try {
     load = await loadTest({
       url: `${p.url}/collect`,
@@ -173,6 +226,11 @@ async function pipelineRun(
       onTick: (s) => progress(`${label}: ${s.elapsed.toFixed(0)}/${seconds}s  ${Math.round(s.rps)} req/s  ${Math.round(s.rps * eventsPerRequest)} events/s accepted`),
     });
     const accepted = load.accepted * eventsPerRequest;
+    // CPU the pipeline's processes spent per accepted request during the load: steadier than req/s on a busy box.
+    const cpuMs = p.procs.reduce((s, proc, i) => s + cpuSeconds(proc.child.pid) - cpuBefore[i]!, 0) * 1000;
+    const cpuMsPer1000Requests = load.accepted > 0 ? Math.round((cpuMs / load.accepted) * 1000) : 0;
+    // Read at once: the last complete 10 s window of the event loops was under load.
+    const loopDelay = (await p.loopDelay?.()) ?? {};
     // End to end: until the last accepted event is visible in ClickHouse.
     let rows = { n: 0, u: 0 };
     const deadline = Date.now() + 600_000;
@@ -211,6 +269,8 @@ async function pipelineRun(
       endToEndEventsPerSecond: accepted / e2eSeconds,
       drainLagSeconds: e2eSeconds - load.seconds,
       queueDepth: depth,
+      loopDelay,
+      cpuMsPer1000Requests,
       rss,
     };
   } finally {
@@ -265,7 +325,10 @@ async function main(): Promise<void> {
   }
   if (process.env.BENCH_ONLY === 'one-event') {
     const one = await pipelineRun('pipeline, 1 event/request', 1, Math.min(30, SECONDS));
-    console.log(`1 event/request: ${Math.round(one.requestsPerSecond)} req/s accepted, p50 ${one.latencyP50Ms} ms, p99 ${one.latencyP99Ms} ms, rows = accepted: ${one.noLossNoDuplicates}`);
+    console.log(
+      `1 event/request: ${Math.round(one.requestsPerSecond)} req/s accepted, p50 ${one.latencyP50Ms} ms, p99 ${one.latencyP99Ms} ms, rows = accepted: ${one.noLossNoDuplicates}, ` +
+        `event-loop delay ${formatLoopDelay(one.loopDelay)}, CPU ${one.cpuMsPer1000Requests} ms per 1000 requests`,
+    );
     return;
   }
   const started = new Date();
@@ -323,6 +386,11 @@ async function main(): Promise<void> {
     console.error('bench: rows in ClickHouse differ from events accepted');
     process.exitCode = 1;
   }
+}
+
+function formatLoopDelay(d: LoopDelays): string {
+  const loops = Object.entries(d);
+  return loops.length ? loops.map(([loop, x]) => `${loop} p50 ${x.p50Ms} / p99 ${x.p99Ms} / max ${x.maxMs} ms`).join(', ') : 'not reported';
 }
 
 main().catch((err) => {

@@ -134,6 +134,59 @@ describe('counters are shared through Redis', () => {
   });
 });
 
+describe('local counting far from the limit', () => {
+  /** The real Redis, with its script calls counted. */
+  const counted = () => {
+    const calls = { n: 0 };
+    const conn = {
+      evalsha: (...args: Parameters<Redis['evalsha']>) => (calls.n++, redis.evalsha(...args)),
+      eval: (...args: Parameters<Redis['eval']>) => (calls.n++, redis.eval(...args)),
+    } as Pick<Redis, 'evalsha' | 'eval'>;
+    return { conn, calls };
+  };
+  const opts = () => ({ prefix: `${p.prefix}l${Math.random().toString(36).slice(2, 8)}`, windowMs: 60_000, perAddress: 100, perSite: 0, secret: 'local-counting-secret' });
+
+  it('asks Redis for the first request of a key, then counts locally, and sends the counts within the sync interval', async () => {
+    const o = opts();
+    const { conn, calls } = counted();
+    const limiter = new RateLimiter(conn, o);
+    try {
+      expect((await limiter.consume('192.0.2.60', 'demo')).ok).toBe(true);
+      expect(calls.n).toBe(1);
+      // One after the other, as requests of one client come: none of them waits for Redis (a sync or two may
+      // run meanwhile on a slow machine, nothing more).
+      for (let i = 0; i < 30; i++) expect((await limiter.consume('192.0.2.60', 'demo')).ok).toBe(true);
+      expect(calls.n).toBeLessThanOrEqual(3);
+      const keys = await redis.keys(`${o.prefix}:rl:*`);
+      expect(keys).toHaveLength(1);
+      await expect.poll(async () => Number(await redis.get(keys[0]!)), { timeout: 5000 }).toBe(31);
+    } finally {
+      await limiter.close();
+      await redis.del(...(await redis.keys(`${o.prefix}:rl:*`)));
+    }
+  });
+
+  it('past half the limit every request is counted in Redis: two collectors together take exactly the limit', async () => {
+    const o = opts();
+    const a = new RateLimiter(redis, o);
+    const b = new RateLimiter(redis, o);
+    try {
+      const ip = '192.0.2.61';
+      let accepted = 0;
+      // Each takes 45 (under half of 100 as far as it knows), locally after its first.
+      for (let i = 0; i < 45; i++) accepted += Number((await a.consume(ip, 'demo')).ok) + Number((await b.consume(ip, 'demo')).ok);
+      expect(accepted).toBe(90);
+      // Whatever either knows now, 45 + 45 + 1 is past half: every further request is counted in Redis, exactly.
+      for (let i = 0; i < 20; i++) accepted += Number((await a.consume(ip, 'demo')).ok) + Number((await b.consume(ip, 'demo')).ok);
+      expect(accepted).toBe(100);
+    } finally {
+      await a.close();
+      await b.close();
+      await redis.del(...(await redis.keys(`${o.prefix}:rl:*`)));
+    }
+  });
+});
+
 describe('Redis unreachable', () => {
   it('answers 503 + Retry-After, never 500 and never 202', async () => {
     // A real client, as the collector builds it, pointed at a port where nothing listens.

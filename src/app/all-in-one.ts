@@ -1,7 +1,10 @@
 /**
  * The all-in-one (`npm start`, entry src/app/all-in-one-main.ts): collector +
  * anonymiser worker + embedded ClickHouse in one process, for a laptop, a
- * demo or a small shop. The one composition root of that process.
+ * demo or a small shop. The one composition root of that process. `npm
+ * start` runs the collector in a thread of its own (startThreadedAllInOne,
+ * collector-thread.ts) so the process uses two cores; startAllInOne keeps
+ * everything on one thread (tests, and ALL_IN_ONE_THREADS=false).
  *
  * Two ports: the collector's (PORT, public) serves only what browsers need
  * (/collect, /t.js, /demo/) and the health checks; the people's port
@@ -17,9 +20,10 @@ import { createMetrics, type Metrics } from '../observe/metrics.js';
 import { createMetricsRouter } from '../observe/metrics-router.js';
 import type { Tokens } from '../query/tokens.js';
 import type { Store } from '../store/client.js';
-import { openStorePing, type StorePing } from '../store/ping.js';
+import { openStorePing } from '../store/ping.js';
 import { createTrackerRouter } from '../tracker/serve.js';
 import { startCollector, type Collector } from './collector.js';
+import { startCollectorThread, type CollectorThread } from './collector-thread.js';
 import { openQueryService, type QueryService } from './query-service.js';
 import { openMigratedStore, storeReadiness } from './startup.js';
 import { startWorker, type AnonymiserWorker } from './worker.js';
@@ -27,6 +31,8 @@ import { startWorker, type AnonymiserWorker } from './worker.js';
 export interface AllInOne {
   config: Config;
   collector: Collector;
+  /** Where the collector listens (PORT): /collect, /t.js, /demo/. */
+  collectorUrl: string;
   worker: AnonymiserWorker;
   store: Store;
   tokens: Tokens;
@@ -36,60 +42,150 @@ export interface AllInOne {
   close(): Promise<void>;
 }
 
-export async function startAllInOne(
-  config: Config,
-  log: Logger,
-  opts: { lockMs?: number; maxBackoffMs?: number; metrics?: Metrics } = {},
-): Promise<AllInOne> {
-  const metrics = opts.metrics ?? createMetrics({ defaultMetrics: true });
+/** The all-in-one with its collector in a thread of its own (`npm start`; src/app/collector-thread.ts). */
+export interface ThreadedAllInOne {
+  config: Config;
+  collectorUrl: string;
+  collector: CollectorThread;
+  worker: AnonymiserWorker;
+  store: Store;
+  tokens: Tokens;
+  metrics: Metrics;
+  queryUrl: string;
+  close(): Promise<void>;
+}
+
+export interface AllInOneOptions {
+  lockMs?: number;
+  maxBackoffMs?: number;
+  metrics?: Metrics;
+}
+
+/** The store's side, on the main thread: the store, the anonymiser worker and the store's readiness. */
+async function startStoreSide(config: Config, log: Logger, metrics: Metrics, opts: AllInOneOptions) {
   const store = await openMigratedStore(config, log);
   let worker: AnonymiserWorker | undefined;
-  let queries: QueryService | undefined;
-  let peopleServer: http.Server | undefined;
-  let storePing: StorePing | undefined;
   try {
     // The collector's 250 ms queue sample feeds /metrics here: the worker need not sample the same queue too.
     worker = await startWorker(config, { log, metrics, store, lockMs: opts.lockMs, maxBackoffMs: opts.maxBackoffMs, queueGauges: false });
     const inserter = worker.inserter;
-    storePing = await openStorePing(store);
-    const readiness = [storeReadiness(store, () => inserter.lastInsertAt, storePing.ping)];
-    const collector = await startCollector(config, { log, metrics, routers: [createTrackerRouter({ demo: true })], readiness });
+    const storePing = await openStorePing(store);
+    return { store, worker, storePing, storeReady: storeReadiness(store, () => inserter.lastInsertAt, storePing.ping) };
+  } catch (err) {
+    await worker?.close().catch(() => {});
+    await store.close().catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * The all-in-one on one thread: the collector shares the event loop with the worker. What tests and
+ * in-process callers use (they reach the collector's producer and server); `npm start` runs
+ * startThreadedAllInOne.
+ */
+export async function startAllInOne(config: Config, log: Logger, opts: AllInOneOptions = {}): Promise<AllInOne> {
+  const metrics = opts.metrics ?? createMetrics({ defaultMetrics: true });
+  const side = await startStoreSide(config, log, metrics, opts);
+  const { store, worker, storePing } = side;
+  let queries: QueryService | undefined;
+  let peopleServer: http.Server | undefined;
+  let collector: Collector | undefined;
+  try {
+    const readiness = [side.storeReady];
+    collector = await startCollector(config, { log, metrics, routers: [createTrackerRouter({ demo: true })], readiness });
     queries = await openQueryService(config, store, log, new URL(collector.url).origin);
     peopleServer = createHttpServer(createRoutesApp([createHealthRouter(readiness), createMetricsRouter(metrics), ...queries.routers], log));
     const queryUrl = await listen(peopleServer, config.query.port, config.query.host);
-    const running = worker;
+    const running = collector;
     const service = queries;
     const server = peopleServer;
-    const pinger = storePing;
     return {
       config,
-      collector,
-      worker: running,
+      collector: running,
+      collectorUrl: running.url,
+      worker,
       store,
       tokens: service.tokens,
       metrics,
       queryUrl,
       async close() {
         await closeServer(server);
-        await collector.close();
-        await service.close();
         await running.close();
-        pinger.close();
+        await service.close();
+        await worker.close();
+        storePing.close();
         await store.close();
       },
     };
   } catch (err) {
     if (peopleServer?.listening) await closeServer(peopleServer).catch(() => {});
+    await collector?.close().catch(() => {});
     await queries?.close().catch(() => {});
-    await worker?.close().catch(() => {});
-    storePing?.close();
+    await worker.close().catch(() => {});
+    storePing.close();
     await store.close().catch(() => {});
     throw err;
   }
 }
 
-export function banner(p: AllInOne): string {
-  const u = p.collector.url;
+/**
+ * `npm start`: the all-in-one on both cores. The main thread owns the embedded ClickHouse (worker, query
+ * service, people's port); the collector runs in a thread of its own (collector-thread.ts). `onCollectorDeath`
+ * is called once if that thread dies unasked: the caller must close the rest and exit non-zero.
+ */
+export async function startThreadedAllInOne(
+  config: Config,
+  log: Logger,
+  opts: AllInOneOptions & { onCollectorDeath(err: Error): void },
+): Promise<ThreadedAllInOne> {
+  const metrics = opts.metrics ?? createMetrics({ defaultMetrics: true });
+  const side = await startStoreSide(config, log, metrics, opts);
+  const { store, worker, storePing } = side;
+  let queries: QueryService | undefined;
+  let peopleServer: http.Server | undefined;
+  let collector: CollectorThread | undefined;
+  try {
+    collector = await startCollectorThread(config, { log, storeReadiness: side.storeReady, onDeath: opts.onCollectorDeath });
+    const thread = collector;
+    queries = await openQueryService(config, store, log, new URL(thread.url).origin);
+    const readiness = [side.storeReady, thread.readiness];
+    peopleServer = createHttpServer(createRoutesApp([createHealthRouter(readiness), createMetricsRouter(metrics, [thread.metricsJson]), ...queries.routers], log));
+    const queryUrl = await listen(peopleServer, config.query.port, config.query.host);
+    const service = queries;
+    const server = peopleServer;
+    return {
+      config,
+      collector: thread,
+      collectorUrl: thread.url,
+      worker,
+      store,
+      tokens: service.tokens,
+      metrics,
+      queryUrl,
+      async close() {
+        // The collector first (stop accepting, answer in-flight requests, flush its queue writes), then the
+        // worker drains what is queued.
+        await thread.close();
+        await closeServer(server);
+        await service.close();
+        await worker.close();
+        storePing.close();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    if (peopleServer?.listening) await closeServer(peopleServer).catch(() => {});
+    await collector?.close().catch(() => {});
+    await queries?.close().catch(() => {});
+    await worker.close().catch(() => {});
+    storePing.close();
+    await store.close().catch(() => {});
+    throw err;
+  }
+}
+
+export function banner(p: Pick<AllInOne, 'config' | 'collectorUrl' | 'queryUrl' | 'store' | 'tokens'>): string {
+  const u = p.collectorUrl;
   const q = p.queryUrl;
   const lines = [
     '',

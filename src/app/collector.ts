@@ -100,6 +100,7 @@ export async function startCollector(config: Config, opts: CollectorOptions): Pr
       });
       await closeServer(server);
       await producer.close();
+      await rateLimit.close();
       redis.disconnect();
     },
   };

@@ -25,6 +25,10 @@
  *                           inserted
  *   stop-merges             nothing but the above: merges of `events` stopped
  *                           (for fault tests that inject nothing else)
+ *   collector-thread-crash-while-file
+ *                           the all-in-one's collector thread throws an
+ *                           uncaught error once DATA_DIR/FAULT_COLLECTOR_CRASH
+ *                           exists (collectorThreadCrash; no worker fault)
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -154,4 +158,24 @@ export function createFaults(specs: readonly string[], dataDir: string, opts: { 
     },
   };
   return faults;
+}
+
+export const COLLECTOR_CRASH_FILE = 'FAULT_COLLECTOR_CRASH';
+
+/**
+ * collector-thread-crash-while-file: the all-in-one's collector thread throws an uncaught error once
+ * DATA_DIR/FAULT_COLLECTOR_CRASH exists (checked every 100 ms), so a test can prove that a dead collector
+ * thread does not leave a half-alive process. Nothing happens without the fault.
+ */
+export function collectorThreadCrash(specs: readonly string[], dataDir: string, opts: { production: boolean }): void {
+  if (!specs.includes('collector-thread-crash-while-file')) return;
+  if (opts.production) throw new FaultsRefusedError('TEST_ONLY_FAULTS is refused when NODE_ENV=production');
+  const file = path.join(dataDir, COLLECTOR_CRASH_FILE);
+  const timer = setInterval(() => {
+    if (!fs.existsSync(file)) return;
+    clearInterval(timer);
+    fs.writeSync(2, 'TEST_ONLY_FAULTS: collector thread crashes now\n');
+    throw new Error('TEST_ONLY_FAULTS: collector thread crash');
+  }, 100);
+  timer.unref();
 }

@@ -5,6 +5,20 @@
  * - Counters live in Redis, so a limit holds across every collector. One
  *   fixed window per key (`INCRBY` + `PEXPIRE` in one Lua script); the window
  *   number is part of the key, so a key is never reused and simply expires.
+ * - Local counting far from the limit: a key whose count this process has
+ *   read from Redis within the last SYNC_MS (100 ms), and that stays at or
+ *   under half its limit with this request, is counted in this process's
+ *   memory, with no round trip on the request's path; those counts go to
+ *   Redis every SYNC_MS (one script call for all keys), which also refreshes
+ *   what this process knows of the other collectors' counts. A key past half
+ *   its limit, or not read lately (first request of a window, a quiet key,
+ *   Redis away), is counted in Redis before the request is answered, exactly
+ *   as before. Tolerance: one collector alone counts exactly; several can
+ *   overshoot a limit only if together they take more than half of it within
+ *   one sync interval (the others' counts reach each of them at most
+ *   SYNC_MS late), and then by at most what they take in that interval.
+ *   Why: this check was a Redis round trip on the path of every request, the
+ *   largest part of a 1-event request's latency after the queue write.
  * - Group commit, as in the producer (src/lib/group-commit.ts): the checks of
  *   all requests that arrive in one turn of the event loop (at most MAX_GROUP
  *   of them) go to Redis in a single script call, and each request still gets
@@ -22,7 +36,8 @@
  *   until the window ends and refuses without asking Redis, so a flood from
  *   one address costs Redis nothing more.
  * - Redis unreachable: `consume` throws and the caller answers 503, like any
- *   other queue failure.
+ *   other queue failure (a failed sync leaves the keys unread, so the next
+ *   request of each asks Redis, and fails, within SYNC_MS).
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
@@ -63,6 +78,21 @@ const INCR_ALL_SHA = createHash('sha1').update(INCR_ALL).digest('hex');
 const OK: RateDecision = { ok: true };
 /** A flush carries at most this many requests; more arriving in one tick go in the next call. */
 const MAX_GROUP = 1000;
+/** Local counts go to Redis this often; a key read from Redis longer ago than this is counted in Redis again. */
+export const RATE_LIMIT_SYNC_MS = 100;
+
+/** What this process knows of one counter (one key, one window). */
+interface Counter {
+  /** The count in Redis at the last answer (every collector's requests, ours sent so far included). */
+  known: number;
+  /** This process's requests counted locally and not yet sent to Redis. */
+  pending: number;
+  /** This process's requests in a script call that has not answered yet. */
+  inFlight: number;
+  /** When `known` was read (0: never). */
+  readAt: number;
+  windowEnd: number;
+}
 
 interface Check {
   id: string;
@@ -85,6 +115,10 @@ export class RateLimiter {
   private readonly blocked = new LRUCache<string, number>({ max: 10_000 });
   /** Requests counted together: one commit is one script call, and says each request's decision. */
   private readonly groups: GroupCommit<PendingRequest, Map<PendingRequest, RateDecision>>;
+  /** Redis key → this process's view of it, for the windows in use. */
+  private readonly counters = new Map<string, Counter>();
+  private readonly syncTimer: NodeJS.Timeout;
+  private syncing: Promise<void> | undefined;
 
   constructor(
     private readonly redis: Pick<Redis, 'evalsha' | 'eval'>,
@@ -98,6 +132,15 @@ export class RateLimiter {
       maxSize: MAX_GROUP,
       commit: (requests) => this.countGroup(requests),
     });
+    this.syncTimer = setInterval(() => void this.sync(), RATE_LIMIT_SYNC_MS);
+    this.syncTimer.unref();
+  }
+
+  /** Stops the sync timer and pushes the local counts once more (best effort: Redis may be away). */
+  async close(): Promise<void> {
+    clearInterval(this.syncTimer);
+    await this.syncing;
+    await this.sync();
   }
 
   get enabled(): boolean {
@@ -142,19 +185,108 @@ export class RateLimiter {
     const check = (id: string, scope: RateScope, limit: number) => checks.push({ id, key: `${this.opts.prefix}:rl:${id}:${window}`, scope, limit });
     if (this.opts.perAddress > 0) check(`a:${this.addressKey(address)}`, 'address', this.opts.perAddress);
     if (this.opts.perSite > 0) check(`s:${site}`, 'site', this.opts.perSite);
-    const request: PendingRequest = { checks, t, windowEnd: (window + 1) * this.opts.windowMs };
+    const windowEnd = (window + 1) * this.opts.windowMs;
+    // Far from every limit, and read lately: counted here, pushed with the next sync.
+    const counters = checks.map((c) => this.counter(c.key, windowEnd));
+    if (checks.every((c, i) => this.countsLocally(counters[i]!, c.limit, t))) {
+      for (const c of counters) c.pending++;
+      return Promise.resolve(OK);
+    }
+    const request: PendingRequest = { checks, t, windowEnd };
     return this.groups.add(request).then((decisions) => decisions.get(request)!);
+  }
+
+  private counter(key: string, windowEnd: number): Counter {
+    let c = this.counters.get(key);
+    if (!c) {
+      c = { known: 0, pending: 0, inFlight: 0, readAt: 0, windowEnd };
+      this.counters.set(key, c);
+    }
+    return c;
+  }
+
+  /** Read within the last sync interval, and at most half the limit with one more request. */
+  private countsLocally(c: Counter, limit: number, t: number): boolean {
+    return c.readAt > 0 && t - c.readAt <= RATE_LIMIT_SYNC_MS && 2 * (c.known + c.pending + c.inFlight + 1) <= limit;
+  }
+
+  /**
+   * Sends `by` (key → increment) in one script call and records what Redis answered; the increments are in
+   * flight until then (counted, and not sent again by another call). Answers each key's new total.
+   */
+  private async push(by: Map<string, number>): Promise<Map<string, number>> {
+    const keys = [...by.keys()];
+    for (const k of keys) this.counters.get(k)!.inFlight += by.get(k)!;
+    const landed = (k: string) => {
+      const c = this.counters.get(k)!;
+      c.inFlight -= by.get(k)!;
+      return c;
+    };
+    let totals: unknown[];
+    try {
+      totals = await this.incr(keys, keys.map((k) => by.get(k)!), this.opts.windowMs + 1000);
+    } catch (err) {
+      for (const k of keys) landed(k);
+      throw err;
+    }
+    const t = this.now();
+    const out = new Map<string, number>();
+    keys.forEach((k, i) => {
+      const total = Number(totals[i]);
+      out.set(k, total);
+      const c = landed(k);
+      // INCRBY only grows a counter: the largest answer is the latest.
+      c.known = Math.max(c.known, total);
+      c.readAt = t;
+    });
+    return out;
+  }
+
+  /** Sends the local counts (one script call for every key that has some) and drops counters of past windows. */
+  private async sync(): Promise<void> {
+    if (this.syncing) return;
+    const t = this.now();
+    const by = new Map<string, number>();
+    for (const [k, c] of this.counters) {
+      if (c.pending > 0) {
+        by.set(k, c.pending);
+        c.pending = 0;
+      } else if (c.windowEnd <= t && c.inFlight === 0) this.counters.delete(k);
+    }
+    if (by.size === 0) return;
+    this.syncing = this.push(by).then(
+      () => {},
+      () => {
+        // Redis away: the counts go back to pending and the keys are not read again, so the next request of
+        // each asks Redis itself (and is answered 503 if Redis is still away).
+        for (const [k, n] of by) this.counter(k, t + this.opts.windowMs).pending += n;
+      },
+    );
+    await this.syncing;
+    this.syncing = undefined;
   }
 
   /** Counts a group of requests in one script call; when Redis fails, every request of the group fails. */
   private async countGroup(requests: PendingRequest[]): Promise<Map<PendingRequest, RateDecision>> {
     const increments = new Map<string, number>();
     for (const r of requests) for (const c of r.checks) increments.set(c.key, (increments.get(c.key) ?? 0) + 1);
+    // Local counts of these keys go along: they were accepted earlier, so they count before this group. (On
+    // failure they are lost with the group: Redis is away, and the requests that follow are refused anyway.)
+    const by = new Map(increments);
+    for (const r of requests) {
+      for (const ch of r.checks) {
+        const c = this.counter(ch.key, r.windowEnd);
+        if (c.pending > 0) {
+          by.set(ch.key, by.get(ch.key)! + c.pending);
+          c.pending = 0;
+        }
+      }
+    }
+    const totals = await this.push(by);
     const keys = [...increments.keys()];
-    const totals = await this.incr(keys, keys.map((k) => increments.get(k)!), this.opts.windowMs + 1000);
     // The count each request saw: what others had before the group, plus its place within the group (the
     // requests are in order of arrival).
-    const counted = new Map(keys.map((k, i) => [k, Number(totals[i]) - increments.get(k)!]));
+    const counted = new Map(keys.map((k) => [k, totals.get(k)! - increments.get(k)!]));
     const decisions = new Map<PendingRequest, RateDecision>();
     for (const r of requests) {
       const counts = r.checks.map((c) => {

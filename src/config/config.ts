@@ -144,7 +144,7 @@ export function hashTag(key: string): string | undefined {
   return close > open + 1 ? key.slice(open + 1, close) : undefined;
 }
 
-const FAULT = /^(crash-at:(mid-anonymise|before-insert|after-insert)(:[0-9]{1,6})?|store-down-while-file|poison-while-file|stop-merges)$/;
+const FAULT = /^(crash-at:(mid-anonymise|before-insert|after-insert)(:[0-9]{1,6})?|store-down-while-file|poison-while-file|stop-merges|collector-thread-crash-while-file)$/;
 
 const tokenSchema = z.string().min(16, 'must be at least 16 characters').optional();
 
@@ -254,13 +254,15 @@ const envSchema = z.object({
   RATE_LIMIT_PER_SITE: intIn(0, 1_000_000_000, 1_000_000),
   RATE_LIMIT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   MIGRATE_ON_START: boolFlag(true),
+  // The all-in-one's collector in a thread of its own (src/app/collector-thread.ts); false: one thread.
+  COLLECTOR_THREAD: boolFlag(true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Test-only fault injection (src/app/faults.ts); refused in production below.
   TEST_ONLY_FAULTS: z
     .string()
     .default('')
     .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
-    .pipe(z.array(z.string().regex(FAULT, 'comma-separated faults: crash-at:<mid-anonymise|before-insert|after-insert>[:n], store-down-while-file, poison-while-file, stop-merges'))),
+    .pipe(z.array(z.string().regex(FAULT, 'comma-separated faults: crash-at:<mid-anonymise|before-insert|after-insert>[:n], store-down-while-file, poison-while-file, stop-merges, collector-thread-crash-while-file'))),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -355,6 +357,8 @@ export interface Config {
     readonly secret: string | undefined;
   };
   readonly shutdownGraceMs: number;
+  /** COLLECTOR_THREAD: `npm start` runs its collector in a worker thread (two cores) rather than on the main thread. */
+  readonly collectorThread: boolean;
   readonly logLevel: string;
   /** TEST_ONLY_FAULTS: faults the fault tests switch on (src/app/faults.ts); always empty in production. */
   readonly testOnlyFaults: readonly string[];
@@ -463,6 +467,7 @@ export function loadConfig(env: Env = process.env): Config {
     worker: { batchRows: e.INSERT_BATCH_ROWS, flushMs: e.INSERT_FLUSH_MS, concurrency: e.WORKER_CONCURRENCY },
     rateLimit: { windowMs: e.RATE_LIMIT_WINDOW_MS, perAddress: e.RATE_LIMIT_PER_ADDRESS, perSite: e.RATE_LIMIT_PER_SITE, secret: e.RATE_LIMIT_SECRET },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    collectorThread: e.COLLECTOR_THREAD,
     logLevel: e.LOG_LEVEL,
     testOnlyFaults: e.TEST_ONLY_FAULTS,
   };

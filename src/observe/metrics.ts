@@ -4,6 +4,7 @@
  * visitor's value.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { watchLoopDelay } from './loop-delay.js';
 
 /** What the queue gauges report; read at each scrape from the process's latest sample. */
 export interface QueueGaugeSource {
@@ -22,9 +23,15 @@ export type RefusalReason =
   | 'queue_unavailable'
   | 'internal';
 
-export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
+/**
+ * `loop`: the name this thread's event-loop delay is reported under (loop-delay.ts); 'main' unless given.
+ * A thread beside the main one (the all-in-one's collector) passes `defaultMetrics: false`: the process-wide
+ * defaults (CPU, memory, handles) are the main thread's to report, once.
+ */
+export function createMetrics(opts: { defaultMetrics?: boolean; loop?: string } = {}) {
   const registry = new Registry();
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
+  const loopDelay = watchLoopDelay(registry, opts.loop ?? 'main');
   let queueSource: QueueGaugeSource | undefined;
   // Gauges read the latest queue sample at scrape time (the producer samples every 250 ms),
   // so /metrics is current without anyone having to call /readyz.
@@ -35,6 +42,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     };
   const m = {
     registry,
+    /** This thread's event-loop delay over the last window. */
+    loopDelay,
     /**
      * Feeds the queue gauges (waiting, active, failed, oldest age, dead letters) from a sampler: the
      * collector's producer, or a standalone worker's own (src/queue/queue-stats.ts). The last one set wins.
