@@ -149,13 +149,14 @@ async function latestRange(client: ClickHouseClient): Promise<RangeState | undef
   if (Number((await exists.json<{ n: string }>())[0]?.n ?? 0) === 0) return undefined;
   // Block numbers and counts are UInt64, which JSON quotes: read as strings, turned into numbers (exact below 2^53).
   const rs = await client.query({
-    query: `SELECT toString(lo) AS lo, toString(hi) AS hi, max(toUInt8(step)) AS step, toString(max(staged_rows)) AS rows, toString(max(max_ts)) AS max_ts
+    // No alias may shadow lo or hi: ORDER BY would sort the strings ('9' after '10').
+    query: `SELECT lo AS range_lo, hi AS range_hi, max(toUInt8(step)) AS step, max(staged_rows) AS rows, toString(max(max_ts)) AS max_ts
             FROM agg_runs GROUP BY lo, hi ORDER BY hi DESC, lo DESC LIMIT 1`,
     format: 'JSONEachRow',
   });
-  const r = (await rs.json<{ lo: string; hi: string; step: number; rows: string; max_ts: string }>())[0];
+  const r = (await rs.json<{ range_lo: string; range_hi: string; step: number; rows: string; max_ts: string }>())[0];
   if (!r) return undefined;
-  return { lo: Number(r.lo), hi: Number(r.hi), step: Number(r.step), rows: Number(r.rows), maxTs: r.max_ts };
+  return { lo: Number(r.range_lo), hi: Number(r.range_hi), step: Number(r.step), rows: Number(r.rows), maxTs: r.max_ts };
 }
 
 /** The newest block number of `events` visible now (every block below it is visible too). */
