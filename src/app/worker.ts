@@ -266,6 +266,9 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
     deadLetters,
     ...(aggregation ? { aggregate: aggregation.runNow } : {}),
     async close() {
+      // The last aggregation must end within the shutdown grace period with the rest of the drain: what it cannot
+      // finish by then, the next start redoes (src/store/aggregator.ts).
+      const aggregateUntil = Date.now() + config.shutdownGraceMs * 0.6;
       clearInterval(sweeping);
       await rollup?.stop();
       await housekeeper.stop();
@@ -275,7 +278,7 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
       await inserter.drain();
       await closing;
       // Every insert has completed or failed: one last run leaves the aggregates complete.
-      await aggregation?.stop();
+      await aggregation?.stop(aggregateUntil);
       await queueStats?.close();
       await deadLetters.close();
       redis.disconnect();

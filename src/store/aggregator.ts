@@ -236,8 +236,12 @@ export async function freshness(client: ClickHouseClient): Promise<{ dataUpTo: s
 export interface AggregationSchedule {
   /** Runs now (after any run in progress) and resolves when it is done. */
   runNow(): Promise<AggregateRun[]>;
-  /** Stops the timer and runs once more, so a clean stop leaves the aggregates complete. */
-  stop(): Promise<void>;
+  /**
+   * Stops the timer and runs once more, so a clean stop leaves the aggregates complete; a run still going at
+   * `deadline` (ms since epoch) stops at its next step, and the next start redoes its range (the drain must end
+   * within the shutdown grace period, and a range redone is counted once).
+   */
+  stop(deadline?: number): Promise<void>;
 }
 
 /**
@@ -250,8 +254,12 @@ export function scheduleAggregation(
 ): AggregationSchedule {
   let chain: Promise<unknown> = Promise.resolve();
   let stopped = false;
+  let deadline = Infinity;
+  const check = async () => {
+    if (Date.now() > deadline) throw new Error('aggregation cut short: the process is stopping (the next start redoes the range)');
+  };
   const runNow = () => {
-    const next = chain.then(() => aggregateNow(client));
+    const next = chain.then(() => aggregateNow(client, { check }));
     chain = next.then(
       (runs) => opts.onRun?.(runs),
       (err: Error) => opts.onError(err),
@@ -274,8 +282,9 @@ export function scheduleAggregation(
   timer.unref();
   return {
     runNow,
-    async stop() {
+    async stop(at = Infinity) {
       stopped = true;
+      deadline = at;
       if (timer) clearTimeout(timer);
       await runNow().catch(() => {});
     },
