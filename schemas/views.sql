@@ -961,3 +961,12 @@ FROM
 )
 GROUP BY page
 ORDER BY quick_backs DESC, page;
+
+-- How fresh the aggregates are (src/store/aggregator.ts fills them from `events` in the background, every
+-- AGGREGATE_EVERY_MS): data_up_to is the newest event time aggregated, aggregated_at when the last run finished.
+-- Nothing about visitors. On a ClickHouse cluster the aggregates are filled at insert time and this view is empty
+-- of runs (1970-01-01).
+CREATE OR REPLACE VIEW v_freshness SQL SECURITY DEFINER AS
+SELECT max(max_ts) AS data_up_to, max(at) AS aggregated_at
+FROM agg_runs
+WHERE step = 'done';

@@ -26,7 +26,7 @@ import { keyFingerprint, publicKeyOf, Unsealer } from '../queue/seal.js';
 import type { Store } from '../store/client.js';
 import { EventInserter } from '../store/inserter.js';
 import { rollupFinishedDays, scheduleRollup, utcDay } from '../store/rollup.js';
-import { recordCleanStop, repairAfterUncleanStop } from '../store/repair.js';
+import { aggregateNow, scheduleAggregation, type AggregateRun, type AggregationSchedule } from '../store/aggregator.js';
 import { createJobProcessor, type AnonymiseStep, type JobAdmission } from '../ingest/anonymise-job.js';
 import { closeServer, createHttpServer, createRoutesApp, listen } from '../http/server.js';
 import { createHealthRouter } from '../observe/health.js';
@@ -51,6 +51,11 @@ export interface AnonymiserWorker {
   consumer: Consumer;
   inserter: EventInserter;
   deadLetters: DeadLetters;
+  /**
+   * Brings the aggregates up to date now (embedded mode: in turn with the timer's runs; the store's one
+   * aggregator is this process). Server mode: undefined, the aggregation is a housekeeping job of the deployment.
+   */
+  aggregate?: () => Promise<AggregateRun[]>;
   close(progress?: DrainProgress): Promise<void>;
 }
 
@@ -107,15 +112,13 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
   // The real client, not the faulty view: a store-down fault may be on already.
   await faults.prepareStore(store.client);
   const client = faults.store(store.client);
-  // Embedded mode: this process is the only writer. A stop that did not go through close() (a crash, a kill)
-  // may have cut an insert between its `events` part and its aggregates' parts, so the aggregates of recent
-  // days are recomputed from `events` before any job is taken (src/store/repair.ts). In server mode other
-  // workers write at the same time; see docs/operations.md.
+  // Embedded mode: this process is the only writer, and the store's one aggregator. Whatever a crash or a kill
+  // left unaggregated (a range planned and not done, rows stored since the last run) is aggregated before any
+  // job is taken, so the daily rollup below never reads a day short (src/store/aggregator.ts).
   if (store.embedded) {
-    const from = utcDay(new Date(now()), 1);
     const t0 = Date.now();
-    const rebuilt = await repairAfterUncleanStop(store.client, store.dataPath, from);
-    if (rebuilt) log.info({ from, tables: rebuilt.length, ms: Date.now() - t0 }, 'no clean stop recorded (a crash or a kill): aggregates of recent days rebuilt from events');
+    const runs = await aggregateNow(store.client);
+    if (runs.length) log.info({ ranges: runs.length, rows: runs.reduce((n, r) => n + r.rows, 0), redone: runs.some((r) => r.redone), ms: Date.now() - t0 }, 'aggregates brought up to date at start');
   }
   const inserter = new EventInserter(client, {
     rawInsert: faults.rawInsert(store.rawInsert),
@@ -220,37 +223,73 @@ export async function startWorker(config: Config, opts: WorkerOptions): Promise<
     run: async (fence) => void (await rollupFinishedDays(store.client, new Date(now()), log, () => fence.check())),
   };
   let rollup: { stop(): Promise<void> } | undefined;
+  // The aggregates, from `events` in the background (src/store/aggregator.ts): the embedded store's one writer
+  // runs them itself every AGGREGATE_EVERY_MS and once more when it stops; on a ClickHouse server they are a
+  // housekeeping job of the deployment, on a lease of their own (its own tick: every AGGREGATE_EVERY_MS, not
+  // hourly), each step fenced. Not on a cluster: its views still aggregate at insert time (docs/scaling.md).
+  let aggregation: AggregationSchedule | undefined;
+  let aggregator: Housekeeper | undefined;
+  const everyMs = config.worker.aggregateEveryMs;
+  const onRuns = (runs: AggregateRun[]) => {
+    for (const r of runs) {
+      log.debug({ lo: r.lo, hi: r.hi, rows: r.rows, redone: r.redone, ms: r.ms }, 'aggregated a range of events');
+      if (r.redone) log.info({ lo: r.lo, hi: r.hi, rows: r.rows }, 'an unfinished aggregation range was redone');
+    }
+  };
   if (store.embedded) {
     rollup = scheduleRollup(store.client, {
       log,
       onError: (err) => log.warn({ err: { message: err.message.slice(0, 300) } }, 'daily rollup failed; retried next hour'),
     });
+    aggregation = scheduleAggregation(store.client, {
+      everyMs,
+      onRun: onRuns,
+      onError: (err) => log.warn({ err: { message: err.message.slice(0, 300) } }, 'aggregation failed; tried again at the next run'),
+    });
   } else {
     housekeeper.add(rollupJob);
+    if (!config.store.cluster) {
+      aggregator = new Housekeeper(redis, config.redis.prefix, {
+        tickMs: everyMs,
+        retryMs: everyMs,
+        onOutcome: ({ outcome, token, error }) => {
+          if (outcome === 'failed' || outcome === 'lease_lost') log.warn({ token, err: { message: error?.message.slice(0, 300) } }, `aggregation ${outcome === 'failed' ? 'failed; tried again later' : 'lost its lease; stopped'}`);
+        },
+      });
+      aggregator.add({ name: 'aggregate', everyMs, run: async (fence) => onRuns(await aggregateNow(store.client, { check: () => fence.check() })) });
+      aggregator.start();
+    }
   }
   housekeeper.start();
   return {
     consumer,
     inserter,
     deadLetters,
+    ...(aggregation ? { aggregate: aggregation.runNow } : {}),
     async close(progress: DrainProgress = () => {}) {
+      // The last aggregation must end within the shutdown grace period with the rest of the drain: what it cannot
+      // finish by then, the next start redoes (src/store/aggregator.ts).
+      const aggregateUntil = Date.now() + config.shutdownGraceMs * 0.6;
       clearInterval(sweeping);
       progress('worker: daily rollup in progress');
       await rollup?.stop();
       progress('worker: housekeeping job in progress');
       await housekeeper.stop();
+      progress('worker: aggregation run in progress');
+      await aggregator?.stop();
       // Stop fetching, and flush buffered rows now so active jobs can complete.
       progress('worker: jobs in progress, buffered rows');
       const closing = consumer.close();
       await inserter.drain();
       progress('worker: jobs completing after their rows were inserted');
       await closing;
+      // Every insert has completed or failed: one last run leaves the aggregates complete.
+      progress('worker: last aggregation run');
+      await aggregation?.stop(aggregateUntil);
       progress('worker: queue connections');
       await queueStats?.close();
       await deadLetters.close();
       redis.disconnect();
-      // Every insert has completed or failed: the next start need not rebuild anything.
-      if (store.embedded) recordCleanStop(store.dataPath);
     },
   };
 }

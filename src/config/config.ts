@@ -219,6 +219,9 @@ const envSchema = z.object({
   INSERT_BATCH_ROWS: intIn(1, 1_000_000, 20_000),
   INSERT_FLUSH_MS: intIn(10, 60_000, 1000),
   WORKER_CONCURRENCY: intIn(1, 10_000, 64),
+  // How often the aggregates are brought up to date from `events` (src/store/aggregator.ts): answers lag by this
+  // plus one run (a few seconds at full load), well under a minute.
+  AGGREGATE_EVERY_MS: intIn(50, 600_000, 10_000),
   // At least 2: a batch that ClickHouse rejects fails every job in it, and only on its retry is each job
   // inserted on its own (src/ingest/anonymise-job.ts), so an innocent batch-mate of a poison job needs that retry.
   JOB_ATTEMPTS: z.coerce
@@ -347,7 +350,7 @@ export interface Config {
     readonly signingKey: string | undefined;
     readonly trustedCollectors: Readonly<Record<string, string>>;
   };
-  readonly worker: { readonly batchRows: number; readonly flushMs: number; readonly concurrency: number };
+  readonly worker: { readonly batchRows: number; readonly flushMs: number; readonly concurrency: number; readonly aggregateEveryMs: number };
   /** Fixed-window request limits of /collect; 0 turns a limit off. */
   readonly rateLimit: {
     readonly windowMs: number;
@@ -464,7 +467,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxJobAgeMs: e.JOB_MAX_AGE_HOURS * 3_600_000,
     },
     signing: { collectorId: e.COLLECTOR_ID, signingKey: e.COLLECTOR_SIGNING_KEY, trustedCollectors: e.TRUSTED_COLLECTORS },
-    worker: { batchRows: e.INSERT_BATCH_ROWS, flushMs: e.INSERT_FLUSH_MS, concurrency: e.WORKER_CONCURRENCY },
+    worker: { batchRows: e.INSERT_BATCH_ROWS, flushMs: e.INSERT_FLUSH_MS, concurrency: e.WORKER_CONCURRENCY, aggregateEveryMs: e.AGGREGATE_EVERY_MS },
     rateLimit: { windowMs: e.RATE_LIMIT_WINDOW_MS, perAddress: e.RATE_LIMIT_PER_ADDRESS, perSite: e.RATE_LIMIT_PER_SITE, secret: e.RATE_LIMIT_SECRET },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     collectorThread: e.COLLECTOR_THREAD,

@@ -76,6 +76,13 @@ export function clusterPlanOf(vars: MigrationVars): ClusterPlan | undefined {
   return vars.cluster ? clusterPlan(vars.cluster, [SCHEMA_MIGRATIONS_DDL, ...loadMigrations(vars).flatMap((m) => m.statements)]) : undefined;
 }
 
+/**
+ * Migrations that apply to one node only, skipped (and recorded) on a cluster: 041 moves the aggregates off the
+ * insert path, whose watermark needs the block numbers of a non-replicated MergeTree (src/store/aggregator.ts);
+ * a cluster keeps its materialised views (docs/scaling.md).
+ */
+export const SINGLE_NODE_MIGRATIONS: ReadonlySet<number> = new Set([41]);
+
 export async function migrate(client: ClickHouseClient, vars: MigrationVars, log?: { info: (o: object, m: string) => void }): Promise<number> {
   // Every statement goes through runDdl: as written on one node, rewritten for CLICKHOUSE_CLUSTER on a cluster.
   const plan = clusterPlanOf(vars);
@@ -85,7 +92,7 @@ export async function migrate(client: ClickHouseClient, vars: MigrationVars, log
   let applied = 0;
   for (const m of loadMigrations(vars)) {
     if (done.has(m.version)) continue;
-    for (const statement of m.statements) await runDdl(client, statement, plan);
+    if (!(plan && SINGLE_NODE_MIGRATIONS.has(m.version))) for (const statement of m.statements) await runDdl(client, statement, plan);
     await client.insert({ table: 'schema_migrations', values: [{ version: m.version, name: m.name }], format: 'JSONEachRow' });
     log?.info({ migration: m.name }, 'applied migration');
     applied++;
@@ -123,6 +130,8 @@ export function retentionTtls(vars: MigrationVars): { table: string; ttl: string
       ttl: `day + INTERVAL ${vars.AGGREGATE_RETENTION_MONTHS} MONTH`,
       interval: `toIntervalMonth(${vars.AGGREGATE_RETENTION_MONTHS})`,
     })),
+    // The event ids already aggregated (schemas/040_aggregation_state.sql): a fixed two days and a margin, not a setting.
+    { table: 'agg_event_ids', ttl: 'day + INTERVAL 3 DAY', interval: 'toIntervalDay(3)' },
     // The audit trail of POST /query: a fixed retention, not a setting (schemas/006_query_audit.sql).
     { table: 'query_audit', ttl: `toDateTime(at) + INTERVAL ${AUDIT_RETENTION_DAYS} DAY`, interval: `toIntervalDay(${AUDIT_RETENTION_DAYS})` },
   ];

@@ -45,6 +45,8 @@ export async function startTestPipeline(env: Record<string, string> = {}): Promi
     LOG_LEVEL: 'info',
     INSERT_FLUSH_MS: '100',
     GROUP_COMMIT_MS: '1',
+    // The aggregates follow `events` in the background (src/store/aggregator.ts): soon enough for waitForCount.
+    AGGREGATE_EVERY_MS: '100',
     ...env,
   });
   const logs: string[] = [];
