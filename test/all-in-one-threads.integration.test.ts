@@ -50,6 +50,8 @@ async function startAllInOne(extra: Record<string, string> = {}, dataDir = tempD
   });
   const collectorUrl = `http://127.0.0.1:${port}`;
   const queryUrl = `http://127.0.0.1:${queryPort}`;
+  // The collector's port answers first (the thread listens before the people's port opens).
+  await expect.poll(() => fetch(`${queryUrl}/healthz`).then((r) => r.status, () => 0), { timeout: 60_000, interval: 100 }).toBe(200);
   const admin = () => (JSON.parse(fs.readFileSync(path.join(dataDir, 'tokens.json'), 'utf8')) as { admin: string }).admin;
   const count = async (sql: string) => {
     const res = await fetch(`${queryUrl}/query`, { method: 'POST', headers: { Authorization: `Bearer ${admin()}` }, body: sql });
