@@ -13,6 +13,7 @@
  */
 import type http from 'node:http';
 import type { Config } from '../config/config.js';
+import type { DrainProgress } from './shutdown.js';
 import { closeServer, createHttpServer, createRoutesApp, listen } from '../http/server.js';
 import { createHealthRouter } from '../observe/health.js';
 import type { Logger } from '../observe/logger.js';
@@ -39,7 +40,7 @@ export interface AllInOne {
   metrics: Metrics;
   /** The people's port: /query, /dashboard, /metrics (QUERY_HOST:QUERY_PORT). */
   queryUrl: string;
-  close(): Promise<void>;
+  close(progress?: DrainProgress): Promise<void>;
 }
 
 /** The all-in-one with its collector in a thread of its own (`npm start`; src/app/collector-thread.ts). */
@@ -52,7 +53,7 @@ export interface ThreadedAllInOne {
   tokens: Tokens;
   metrics: Metrics;
   queryUrl: string;
-  close(): Promise<void>;
+  close(progress?: DrainProgress): Promise<void>;
 }
 
 export interface AllInOneOptions {
@@ -108,11 +109,15 @@ export async function startAllInOne(config: Config, log: Logger, opts: AllInOneO
       tokens: service.tokens,
       metrics,
       queryUrl,
-      async close() {
+      async close(progress: DrainProgress = () => {}) {
+        progress('people\'s port: open connections');
         await closeServer(server);
+        progress('collector: requests in flight');
         await running.close();
+        progress('query service');
         await service.close();
-        await worker.close();
+        await worker.close(progress);
+        progress('store');
         storePing.close();
         await store.close();
       },
@@ -162,13 +167,17 @@ export async function startThreadedAllInOne(
       tokens: service.tokens,
       metrics,
       queryUrl,
-      async close() {
+      async close(progress: DrainProgress = () => {}) {
         // The collector first (stop accepting, answer in-flight requests, flush its queue writes), then the
         // worker drains what is queued.
+        progress('collector thread: requests in flight');
         await thread.close();
+        progress('people\'s port: open connections');
         await closeServer(server);
+        progress('query service');
         await service.close();
-        await worker.close();
+        await worker.close(progress);
+        progress('store');
         storePing.close();
         await store.close();
       },
