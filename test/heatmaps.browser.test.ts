@@ -13,7 +13,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from './support/browser.js';
 import { startTestPipeline, type TestPipeline } from './support/pipeline.js';
-import { launchTrackerBrowser, openTrackerSession, runId, trackerReady, type TrackerSession } from './support/tracker-session.js';
+import { launchTrackerBrowser, openTrackerSession, runId, timedClicks, trackerReady, type TrackerSession } from './support/tracker-session.js';
 
 let p: TestPipeline;
 let browser: Browser;
@@ -235,13 +235,9 @@ describe('frustration', () => {
       const s = await visit({ width: 1440 });
       // Three quick clicks on the heading (not a control, and nothing happens): a rage click, and three dead clicks.
       const h1 = (await s.page.locator('main h1').boundingBox())!;
-      // A person's triple click, 60 ms apart: Chromium takes the click count from the driver, as it would count it.
-      await s.page.mouse.move(h1.x + 40, h1.y + h1.height / 2);
-      for (const clickCount of [1, 2, 3]) {
-        await s.page.mouse.down({ clickCount });
-        await s.page.mouse.up({ clickCount });
-        await s.page.waitForTimeout(60);
-      }
+      // A person's triple click, 60 ms apart (event times exactly so, however loaded the machine: timedClicks).
+      const at = { x: h1.x + 40, y: h1.y + h1.height / 2 };
+      await timedClicks(s.page, [1, 2, 3].map((clickCount, i) => ({ ...at, atMs: i * 60, clickCount })));
       // Held a second (nothing happens: dead), then batched: sent while the page lives.
       await s.page.waitForTimeout(2600);
       // A product, then back within 5 s: a quick back from the product page.

@@ -14,7 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WireEvent } from '../src/wire/types.js';
 import { startTestPipeline, type TestPipeline } from './support/pipeline.js';
-import { launchTrackerBrowser, openTrackerSession, runId, trackerReady, type TrackerSession } from './support/tracker-session.js';
+import { launchTrackerBrowser, openTrackerSession, runId, timedClicks, trackerReady, type TrackerSession } from './support/tracker-session.js';
 
 let p: TestPipeline;
 let browser: Browser;
@@ -54,13 +54,13 @@ const HELD_AND_BATCHED = 2500;
 
 const clicks = (s: TrackerSession) => s.events().filter((e) => e.type === 'click').map((e) => e.click!);
 
-/** Single clicks (detail 1 each: not one multi-click) at the given offsets from the element's top-left corner, `gapMs` apart. */
+/**
+ * Single clicks (detail 1 each: not one multi-click) at the given offsets from the element's top-left corner, with
+ * event times `gapMs` apart (exactly, however loaded the machine: timedClicks).
+ */
 async function clickAt(pg: Page, selector: string, offsets: [number, number][], gapMs: number): Promise<void> {
   const b = (await pg.locator(selector).boundingBox())!;
-  for (const [dx, dy] of offsets) {
-    await pg.mouse.click(b.x + dx, b.y + dy, { clickCount: 1 });
-    await pg.waitForTimeout(gapMs);
-  }
+  await timedClicks(pg, offsets.map(([dx, dy], i) => ({ x: b.x + dx, y: b.y + dy, atMs: i * gapMs })));
 }
 
 describe('rage clicks: three clicks within 1 s within 30 px', () => {
@@ -70,10 +70,11 @@ describe('rage clicks: three clicks within 1 s within 30 px', () => {
     await open(s, '/demo/fixtures/rage', run);
     // Four clicks at one spot (within 12 px), 100 ms apart: the third is rage, the fourth is not again.
     await clickAt(s.page, 'div.hero', [[50, 50], [58, 50], [50, 58], [54, 54]], 100);
-    await s.page.waitForTimeout(1200);
     // Three quick clicks, each 40 px from the last (80 px end to end): no two of the three within 30 px of the third.
+    // (Event times a second and more after the last burst's: timedClicks counts from now.)
+    await s.page.waitForTimeout(1500);
     await clickAt(s.page, 'div.banner', [[20, 50], [60, 50], [100, 50]], 100);
-    await s.page.waitForTimeout(1200);
+    await s.page.waitForTimeout(1500);
     // Three clicks at one spot, 600 ms apart: the first is over a second old at the third.
     await clickAt(s.page, 'div.teaser', [[50, 50], [50, 50], [50, 50]], 600);
     await s.page.waitForTimeout(HELD_AND_BATCHED);

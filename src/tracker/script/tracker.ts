@@ -3,8 +3,10 @@
  *   <script defer src="https://collector.example/t.js" data-site="shop"></script>
  *
  * Captures page views (first load and SPA navigations), clicks (selector path,
- * label, position), one engagement figure per page view (visible time and
- * maximum scroll depth), custom events from window.anonAnalytics.track(), and
+ * label, position, rage and dead clicks), one engagement figure per page view
+ * (visible time and maximum scroll depth, and whether the page is being left by
+ * going back within 5 s: a quick back), custom events from
+ * window.anonAnalytics.track(), and
  * impressions of product tiles and the shop's layout arms (items.ts).
  * Sends nothing under Global Privacy Control, Do Not Track or after
  * anonAnalytics.consent(false). Sends only what may be kept: the page URL
