@@ -73,6 +73,8 @@ describe('dashboard', () => {
     await page.click('#login-form button');
     await page.waitForSelector('body[data-ready=page]', { timeout: 30_000 });
     expect(await page.textContent('#pages')).toContain(PAGE);
+    // The aggregates follow the events in the background: the dashboard says up to when they count (today's events).
+    expect(await page.textContent('#freshness')).toMatch(/^data up to \d\d:\d\d:\d\d UTC$/);
 
     // The page cannot be framed (no page origin for shop.example): the cells are drawn on a blank page 1440 px wide.
     await page.waitForSelector('body[data-heatmap=blank]', { timeout: 30_000 });
