@@ -74,6 +74,7 @@ beforeAll(async () => {
   // The seed is of days past: keep their networks (NETWORK_DAYS after their day otherwise) while the test runs.
   await applyColumnRetention(p.app.store.client, migrationVars(p.app.config.store), undefined, 30);
   await new EventInserter(p.app.store.client, { batchRows: 100_000, flushMs: 10 }).add(seed(), 'seed');
+  await p.aggregate();
 }, 120_000);
 afterAll(async () => {
   await p?.close();
