@@ -47,6 +47,7 @@ beforeAll(async () => {
   const views = perVisitor(9, 100, () => ({ site: 'shop', path: PAGE, ts: now }));
   const engaged = perVisitor(9, 100, (_v, i) => ({ site: 'shop', path: PAGE, ts: now, type: 'engagement', visible_ms: 15_000 + i * 500, scroll_depth: 60 }));
   await new EventInserter(p.app.store.client, { batchRows: 10_000, flushMs: 10 }).add([...views, ...engaged, ...hot, ...cool, ...hidden], 'seed');
+  await p.aggregate();
   browser = await launchChromium();
 });
 afterAll(async () => {

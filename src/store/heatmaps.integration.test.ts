@@ -12,6 +12,7 @@ import { formatTs, perVisitor, row } from '../../test/support/rows.js';
 import { tempDir } from '../../test/support/tmp.js';
 import type { EventRow } from '../anonymise/types.js';
 import { openStore, type Store } from './client.js';
+import { aggregateNow } from './aggregator.js';
 import { EventInserter } from './inserter.js';
 import { migrate, type MigrationVars } from './migrate.js';
 import { rollupFinishedDays, utcDay } from './rollup.js';
@@ -92,6 +93,7 @@ beforeAll(async () => {
   await migrate(store.client, vars);
   const ins = new EventInserter(store.client, { batchRows: 100_000, flushMs: 10 });
   await ins.add(DAYS.flatMap((d) => [...seed(d), ...pageSequences(d)]), 'seed');
+  await aggregateNow(store.client); // the aggregates follow `events` in the background (src/store/aggregator.ts)
 });
 
 afterAll(async () => {
@@ -209,6 +211,7 @@ describe('heatmap views', () => {
       row({ ts, path: `/w/${w}`, type: 'pageview', viewport_w: w, viewport_h: 800 }),
     ]);
     await new EventInserter(store.client, { batchRows: 100_000, flushMs: 10 }).add(probe, 'probe');
+    await aggregateNow(store.client);
     const q = (t: string) =>
       rows<{ path: string; widths: number[] }>(`SELECT path, arraySort(groupUniqArray(width)) AS widths FROM ${t} WHERE path LIKE '/w/%' GROUP BY path ORDER BY path`);
     const cells = await q('agg_heatmap_cells');
