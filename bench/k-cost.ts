@@ -22,6 +22,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { openStore } from '../src/store/client.js';
 import { migrate, splitStatements } from '../src/store/migrate.js';
+import { aggregateNow } from '../src/store/aggregator.js';
 import { tempDir } from '../test/support/tmp.js';
 
 const OLD_VIEWS_COMMIT = 'fceb276~1';
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
       await migrate(store.client, { RETENTION_DAYS: 180, AGGREGATE_RETENTION_MONTHS: 25, K_ANONYMITY: K });
       for (const statement of splitStatements(oldViews)) await store.client.command({ query: statement });
       await store.client.command({ query: seed(perDay) });
+      await aggregateNow(store.client); // the aggregates follow `events` in the background (src/store/aggregator.ts)
       const q = async (sql: string) => (await store.client.query({ query: sql, format: 'JSONEachRow' })).json<Record<string, unknown>>();
       const [{ n }] = (await q('SELECT count() AS n FROM events')) as [{ n: number }];
       const P = `site = 'shop', date_from = today() - ${DAYS}, date_to = today()`;

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../src/store/client.js';
 import { migrate } from '../src/store/migrate.js';
+import { aggregateNow } from '../src/store/aggregator.js';
 import { tempDir } from '../test/support/tmp.js';
 import { rollupFinishedDays } from '../src/store/rollup.js';
 
@@ -64,6 +65,8 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     for (let off = 0; off < EVENTS; off += CHUNK) {
       await client.command({ query: seedSql(off, Math.min(CHUNK, EVENTS - off)) });
+      // The aggregates follow `events` in the background in the pipeline (src/store/aggregator.ts): here, per chunk.
+      await aggregateNow(client);
       const done = Math.min(EVENTS, off + CHUNK);
       process.stderr.write(`\r\x1b[Kseeding ${done.toLocaleString()} / ${EVENTS.toLocaleString()} events (${((done / (Date.now() - t0)) * 1000).toFixed(0)} events/s)`);
     }

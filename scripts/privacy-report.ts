@@ -27,6 +27,7 @@ import { MAX_IPV4_PREFIX, MAX_IPV6_PREFIX } from '../src/anonymise/ip.js';
 import { EVENT_TABLE } from '../src/anonymise/row.js';
 import { tokensFile } from '../src/query/tokens.js';
 import { PENDING_DAYS_SQL, ROLLUP_SQL } from '../src/store/rollup.js';
+import { loadAggregates } from '../src/store/aggregator.js';
 
 /**
  * What each column of `events` holds and the rule (src/anonymise/…) that produced it, by column name: taken from
@@ -137,18 +138,20 @@ export async function buildPrivacyReport(store: Store, config: Config, now = new
   const columns = await q<{ table: string; name: string; type: string; comment: string }>(
     'SELECT table, name, type, comment FROM system.columns WHERE database = currentDatabase() ORDER BY table, position',
   );
-  // Which view fills which table, and with what.
+  // Which aggregate statement fills which table, and with what (schemas/aggregates.sql: the background
+  // aggregation runs them over agg_staging, a copy of a range of `events`).
+  const aggregates = loadAggregates();
   const fills = new Map<string, { view: string; exprs: Record<string, string>; where: string }>();
-  for (const t of tables) {
-    if (t.engine !== 'MaterializedView') continue;
-    const to = /\bTO\s+(?:[`"\w]+\.)?[`"]?(\w+)[`"]?/i.exec(t.create_table_query)?.[1];
-    if (!to) continue;
-    const where = /\bWHERE\s+([\s\S]+?)\s+GROUP BY\b/i.exec(t.as_select)?.[1]?.replace(/\s+/g, ' ') ?? '';
-    fills.set(to, { view: t.name, exprs: selectExpressions(t.as_select), where });
+  for (const a of aggregates) {
+    const select = a.sql.slice(a.sql.search(/\bSELECT\b/i));
+    const where = /\bWHERE\s+([\s\S]+?)\s+GROUP BY\b/i.exec(select)?.[1]?.replace(/\s+/g, ' ') ?? '';
+    fills.set(a.table, { view: `the aggregate of ${a.table} (schemas/aggregates.sql)`, exprs: selectExpressions(select), where });
   }
-  // Who reads what: every view and materialised view's SQL in the store, and the daily rollup's statements.
+  // Who reads what: every view's SQL in the store, the aggregates (which read events through their staging
+  // copy), and the daily rollup's statements.
   const readers: { name: string; sql: string }[] = [
     ...tables.filter((t) => t.engine === 'View' || t.engine === 'MaterializedView').map((t) => ({ name: `${t.engine === 'View' ? 'view' : 'materialised view'} ${t.name}`, sql: t.as_select || t.create_table_query })),
+    ...aggregates.map((a) => ({ name: `aggregate ${a.table} (schemas/aggregates.sql)`, sql: a.sql.replace(/\bagg_staging\b/g, 'events') })),
     { name: 'daily rollup (src/store/rollup.ts)', sql: [PENDING_DAYS_SQL, ...Object.values(ROLLUP_SQL)].join('\n') },
   ];
   const word = (w: string) => new RegExp(`\\b${w}\\b`);
@@ -165,12 +168,14 @@ export async function buildPrivacyReport(store: Store, config: Config, now = new
       // engine_full: the table's own TTL (create_table_query also holds column TTLs).
       ttl: tableTtl(t.engine_full),
       oldestRow: await oldestRow(store, t.name, cols),
-      eventData: t.name === 'events' || fill !== undefined || (ROLLUP_TABLES.has(t.name) && t.name !== 'rollup_days'),
+      eventData: t.name === 'events' || t.name === 'agg_staging' || fill !== undefined || (ROLLUP_TABLES.has(t.name) && t.name !== 'rollup_days'),
       filledBy:
         t.name === 'events'
           ? 'anonymiser worker (src/anonymise/pipeline.ts), batched inserts'
           : fill
-            ? `materialised view ${fill.view} on events${fill.where ? ` WHERE ${fill.where}` : ''}`
+            ? `${fill.view}, from events in the background (src/store/aggregator.ts)${fill.where ? ` WHERE ${fill.where}` : ''}`
+            : t.name === 'agg_staging'
+              ? 'background aggregation (src/store/aggregator.ts): the rows of the range being aggregated, emptied when the run is done'
             : ROLLUP_TABLES.has(t.name)
               ? 'daily rollup of finished days from the short-lived aggregates (src/store/rollup.ts)'
               : 'migrations',
@@ -190,7 +195,10 @@ export async function buildPrivacyReport(store: Store, config: Config, now = new
     if (fill) {
       const expr = fill.exprs[c.name] ?? '';
       const src = expr === 'visitor_id' ? ' (the daily visitor hash itself)' : /visitor_id/.test(expr) ? ' (distinct-count state of daily visitor hashes)' : '';
-      if (expr) return { name: c.name, type: c.type, holds: `from anonymised events: ${expr}${src}`, rule: `materialised view ${fill.view}` };
+      if (expr) return { name: c.name, type: c.type, holds: `from anonymised events: ${expr}${src}`, rule: fill.view };
+    }
+    if (c.table === 'agg_staging') {
+      return { name: c.name, type: c.type, holds: `a copy of events.${c.name} for the range being aggregated (seconds of events; emptied when the run is done)`, rule: 'background aggregation (src/store/aggregator.ts)' };
     }
     // Tables filled by the daily rollup (and columns the views fill later) describe themselves in the schema (COMMENT).
     const other = OTHER_TABLES[c.table]?.[c.name] || c.comment || '';

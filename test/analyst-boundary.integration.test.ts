@@ -73,7 +73,11 @@ beforeAll(async () => {
   p = await startTestPipeline({ SITES: '{"shop":["shop.example"],"demo":["localhost","127.0.0.1"]}', K_ANONYMITY: '5', QUERY_MAX_EXECUTION_SECONDS: '4' });
   // The seed is of days past: keep their networks (NETWORK_DAYS after their day otherwise) while the test runs.
   await applyColumnRetention(p.app.store.client, migrationVars(p.app.config.store), undefined, 30);
+  // And their prefixes in `events`, from which the background aggregation counts networks (a column TTL clears
+  // them two days after ts: schemas/008; live events are aggregated within seconds).
+  await p.app.store.client.command({ query: 'ALTER TABLE events MODIFY COLUMN ip_prefix TTL toDateTime(ts) + INTERVAL 30 DAY SETTINGS materialize_ttl_after_modify = 0' });
   await new EventInserter(p.app.store.client, { batchRows: 100_000, flushMs: 10 }).add(seed(), 'seed');
+  await p.aggregate();
 }, 120_000);
 afterAll(async () => {
   await p?.close();

@@ -11,6 +11,7 @@ import { openStore, type Store } from '../src/store/client.js';
 import { EventInserter } from '../src/store/inserter.js';
 import { migrate } from '../src/store/migrate.js';
 import { rollupFinishedDays } from '../src/store/rollup.js';
+import { aggregateNow } from '../src/store/aggregator.js';
 import { checkQuery } from '../src/query/guard.js';
 import { withQuerySettings } from '../src/query/settings.js';
 import { clickHouseParser } from '../src/store/parser.js';
@@ -61,6 +62,8 @@ beforeAll(async () => {
   store = await openStore({ dataDir: dir, url: undefined, database: 'analytics', username: undefined, password: undefined, retentionDays: 180, aggregateRetentionMonths: 25, kAnonymity: 5, migrateOnStart: true });
   await migrate(store.client, { RETENTION_DAYS: 180, AGGREGATE_RETENTION_MONTHS: 25, K_ANONYMITY: 5 });
   await new EventInserter(store.client, { batchRows: 100_000, flushMs: 10 }).add(seed(), 'seed');
+  // The aggregates follow `events` in the background (src/store/aggregator.ts): bring them up to date.
+  await aggregateNow(store.client);
 });
 afterAll(async () => {
   await store?.close();
@@ -142,6 +145,13 @@ const checks: Record<string, (rows: Row[], sql: string) => void> = {
   // Nobody in the seed went back (a return within 5 s to the page before): src/store/heatmaps.integration.test.ts has some.
   v_quick_backs: (r) => {
     expect(r).toEqual([]);
+  },
+  // The newest seeded event (t0 + 6 s, a minute ago) is counted; the run finished after it.
+  v_freshness: (r) => {
+    expect(r).toHaveLength(1);
+    const at = (v: unknown) => new Date(`${String(v).replace(' ', 'T')}Z`).getTime();
+    expect(at(r[0]!.data_up_to)).toBeGreaterThan(Date.now() - 10 * 60_000);
+    expect(at(r[0]!.aggregated_at)).toBeGreaterThanOrEqual(at(r[0]!.data_up_to));
   },
   v_devices: (r) => {
     expect(r.map((x) => x.device_type).sort()).toEqual(['desktop', 'mobile']);

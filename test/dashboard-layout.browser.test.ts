@@ -59,6 +59,7 @@ function seed(): EventRow[] {
 beforeAll(async () => {
   p = await startTestPipeline();
   await new EventInserter(p.app.store.client, { batchRows: 100_000, flushMs: 10 }).add(seed(), 'seed');
+  await p.aggregate();
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 1600 } });
   await page.goto(`${p.queryUrl}/dashboard/?site=demo`);

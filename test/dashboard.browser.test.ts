@@ -47,6 +47,7 @@ beforeAll(async () => {
   const views = perVisitor(9, 100, () => ({ site: 'shop', path: PAGE, ts: now }));
   const engaged = perVisitor(9, 100, (_v, i) => ({ site: 'shop', path: PAGE, ts: now, type: 'engagement', visible_ms: 15_000 + i * 500, scroll_depth: 60 }));
   await new EventInserter(p.app.store.client, { batchRows: 10_000, flushMs: 10 }).add([...views, ...engaged, ...hot, ...cool, ...hidden], 'seed');
+  await p.aggregate();
   browser = await launchChromium();
 });
 afterAll(async () => {
@@ -73,6 +74,8 @@ describe('dashboard', () => {
     await page.click('#login-form button');
     await page.waitForSelector('body[data-ready=page]', { timeout: 30_000 });
     expect(await page.textContent('#pages')).toContain(PAGE);
+    // The aggregates follow the events in the background: the dashboard says up to when they count (today's events).
+    expect(await page.textContent('#freshness')).toMatch(/^data up to \d\d:\d\d:\d\d UTC$/);
 
     // The page cannot be framed (no page origin for shop.example): the cells are drawn on a blank page 1440 px wide.
     await page.waitForSelector('body[data-heatmap=blank]', { timeout: 30_000 });

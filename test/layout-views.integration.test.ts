@@ -16,6 +16,7 @@ import { checkQuery } from '../src/query/guard.js';
 import { withQuerySettings } from '../src/query/settings.js';
 import { openStore, type Store } from '../src/store/client.js';
 import { EventInserter } from '../src/store/inserter.js';
+import { aggregateNow } from '../src/store/aggregator.js';
 import { applyColumnRetention, migrate } from '../src/store/migrate.js';
 import { clickHouseParser } from '../src/store/parser.js';
 import { rollupFinishedDays } from '../src/store/rollup.js';
@@ -104,6 +105,7 @@ beforeAll(async () => {
   store = await openStore({ dataDir: dir, url: undefined, database: 'analytics', username: undefined, password: undefined, retentionDays: 180, aggregateRetentionMonths: 25, kAnonymity: 5, migrateOnStart: true });
   await migrate(store.client, VARS);
   await new EventInserter(store.client, { batchRows: 100_000, flushMs: 10 }).add(seed(), 'seed');
+  await aggregateNow(store.client); // the aggregates follow `events` in the background (src/store/aggregator.ts)
 }, 120_000);
 afterAll(async () => {
   await store?.close();

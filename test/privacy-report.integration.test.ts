@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/config.js';
 import { openStore, type Store } from '../src/store/client.js';
 import { migrate, migrationVars } from '../src/store/migrate.js';
+import { aggregateNow } from '../src/store/aggregator.js';
 import { buildPrivacyReport, EVENT_COLUMNS, type PrivacyReport } from '../scripts/privacy-report.js';
 import { tempDir } from './support/tmp.js';
 
@@ -90,6 +91,7 @@ describe('privacy report', () => {
   it('shows the oldest row of each table, so a retention can be checked against the data', async () => {
     const old = new Date(Date.now() - 10 * 86_400_000).toISOString().slice(0, 10);
     await store.client.command({ query: `INSERT INTO events (site, ts, type, event_id, path) VALUES ('demo', '${old} 12:00:00', 'pageview', 1, '/old')` });
+    await aggregateNow(store.client);
     const r = await buildPrivacyReport(store, config);
     const table = (n: string) => r.tables.find((t) => t.name === n)!;
     expect(table('events').oldestRow).toBe(`${old} 12:00:00.000 (ts)`);

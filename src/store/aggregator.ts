@@ -137,6 +137,8 @@ async function runOnce(client: ClickHouseClient, aggregates: AggregateStatement[
   const newest = (await rs.json<{ m: string; n: string }>())[0]!;
   if (Number(newest.n) > 0 && newest.m > range.maxTs) range.maxTs = newest.m;
   await record(client, range, 'done');
+  // The copy holds event rows (prefixes, visitor hashes) with none of events' TTLs: it is kept only while needed.
+  await client.command({ query: 'TRUNCATE TABLE agg_staging' });
   return { lo, hi, rows: range.rows, redone, ms: Date.now() - t0 };
 }
 

@@ -26,7 +26,10 @@ export interface TestPipeline {
   dataDir: string;
   logs: string[];
   post(body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  /** Reads after bringing the aggregates up to date (they follow `events` in the background: src/store/aggregator.ts). */
   rows<T = Record<string, unknown>>(sql: string, params?: Record<string, unknown>): Promise<T[]>;
+  /** Brings the aggregates up to date with every row stored now (in turn with the worker's own runs). */
+  aggregate(): Promise<void>;
   waitForCount(sql: string, want: number, timeoutMs?: number): Promise<number>;
   redisDump(): Promise<string>;
   close(): Promise<void>;
@@ -80,7 +83,11 @@ export async function startTestPipeline(env: Record<string, string> = {}): Promi
       } catch {}
       return { status: res.status, body: parsed, headers: res.headers };
     },
+    async aggregate() {
+      await app.worker.aggregate?.();
+    },
     async rows(sql, params) {
+      await tp.aggregate();
       const rs = await app.store.client.query({ query: sql, query_params: params, format: 'JSONEachRow' });
       return rs.json();
     },

@@ -103,8 +103,14 @@
     document.body.removeAttribute('data-ready');
     return Promise.all([
       query('SELECT pageviews, visitors, bounce_rate FROM v_summary(' + params(false) + ')'),
-      query('SELECT page, pageviews, visitors, median_visible_ms, p75_visible_ms, median_scroll_depth FROM v_pages(' + params(false) + ') LIMIT 50')
+      query('SELECT page, pageviews, visitors, median_visible_ms, p75_visible_ms, median_scroll_depth FROM v_pages(' + params(false) + ') LIMIT 50'),
+      query('SELECT data_up_to FROM v_freshness')
     ]).then(function (r) {
+      // The aggregates follow the events in the background (every AGGREGATE_EVERY_MS): say up to when they count.
+      var upTo = r[2][0] && String(r[2][0].data_up_to || '');
+      $('freshness').textContent = upTo && upTo.slice(0, 4) !== '1970'
+        ? 'data up to ' + (upTo.slice(0, 10) === iso(new Date()) ? upTo.slice(11, 19) : upTo.slice(0, 19)) + ' UTC'
+        : '';
       $('login').hidden = true; $('app').hidden = false;
       var s = r[0][0] || { pageviews: 0, visitors: 0, bounce_rate: 0 };
       var sum = $('summary'); clear(sum);
