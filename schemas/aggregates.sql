@@ -49,7 +49,7 @@ GROUP BY site, day, device_type, browser, os;
 INSERT INTO agg_element_cells (site, day, path, frame, element, label, cell_x, cell_y, clicks, visitors, networks)
 SELECT site, toDate(ts) AS day, path, f.1 AS frame, f.2 AS element, click_label AS label, toUInt8(least(4, floor((f.3) * 5))) AS cell_x, toUInt8(least(4, floor((f.4) * 5))) AS cell_y, count() AS clicks, uniqCombinedState(12)(visitor_id) AS visitors, uniqCombinedState(12)(cityHash64(ip_prefix)) AS networks
 FROM agg_staging
-ARRAY JOIN arrayFilter(t -> ((t.2) != ''), [('element', click_selector, click_x, click_y), ('tile', if(item_id = '', '', if(item_list = '', '(no list)', item_list)), block_x, block_y)]) AS f
+ARRAY JOIN arrayFilter(t -> ((t.2) != ''), [('element', click_selector, click_x, click_y), ('tile', if(item_id = '', '', if(item_list = '', '(no list)', item_list)), block_x, block_y), ('block', if(item_id = '' AND click_label != '' AND block_x + block_y > 0, click_label, ''), block_x, block_y)]) AS f
 WHERE type = 'click'
 GROUP BY site, day, path, frame, element, label, cell_x, cell_y;
 

@@ -336,8 +336,9 @@
   function elements(rows) {
     var box = $('element-heatmaps');
     clear(box);
-    // A list's tiles are one grid whatever was clicked in them; an element is one grid per label.
-    var keyOf = function (r) { return r.frame + '\u0000' + r.element + (r.frame === 'tile' ? '' : '\u0000' + r.label); };
+    // A list's tiles, or a labelled (data-track) block, are one grid whatever was clicked in them; an element is
+    // one grid per label.
+    var keyOf = function (r) { return r.frame + '\u0000' + r.element + (r.frame === 'element' ? '\u0000' + r.label : ''); };
     var groups = sumBy(rows, keyOf, ['clicks']).sort(function (a, b) { return b.clicks - a.clicks; }).slice(0, 8);
     groups.forEach(function (g) {
       var key = keyOf(g.row);
@@ -352,7 +353,9 @@
         s.appendChild(r);
       });
       var name = readable(g.row.element, g.row.label);
-      var what = g.row.frame === 'tile' ? 'the tiles of ' + g.row.element : name.name + (name.detail ? ' (' + name.detail + ')' : '');
+      var what = g.row.frame === 'tile' ? 'the tiles of ' + g.row.element
+        : g.row.frame === 'block' ? 'the block ' + g.row.element
+        : name.name + (name.detail ? ' (' + name.detail + ')' : '');
       fig.append(s, el('figcaption', what + ' · ' + g.clicks + ' clicks'));
       box.append(fig);
     });
