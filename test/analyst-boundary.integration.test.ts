@@ -18,7 +18,7 @@
  *   - `/grid`: 6 visitors clicking 400 cells each (400 released heatmap
  *     cells), the raw material of the heaviest query.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRow } from '../src/anonymise/types.js';
 import { EventInserter } from '../src/store/inserter.js';
@@ -433,26 +433,32 @@ describe('6. people have a port of their own', () => {
 });
 
 describe('7. named credentials and the audit trail', () => {
-  const tokens = (...args: string[]) => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/tokens.ts', ...args], { encoding: 'utf8', env: { ...process.env, DATA_DIR: p.dataDir } });
-    return { status: r.status, out: r.stdout, err: r.stderr };
-  };
+  // Asynchronously: a synchronous spawn would freeze this process, which also runs the pipeline's HTTP server,
+  // for the CLI's whole run; the server's keep-alive timers then fire together with the next request on a pooled
+  // connection, which was reset (ECONNRESET, seen under load).
+  const tokens = (...args: string[]) =>
+    new Promise<{ status: number | null; out: string; err: string }>((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', 'scripts/tokens.ts', ...args], { encoding: 'utf8', env: { ...process.env, DATA_DIR: p.dataDir } }, (error, stdout, stderr) =>
+        resolve({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, out: stdout, err: stderr }),
+      );
+    });
 
   it('a named analyst credential works, is audited by name, and stops working when revoked', async () => {
-    const added = tokens('add', 'alice', '--role', 'analyst');
+    const added = await tokens('add', 'alice', '--role', 'analyst');
     expect(added.status, added.err).toBe(0);
     const token = /: (anon_\S+)/.exec(added.out)![1]!;
-    expect(tokens('list').out).toMatch(/^alice\tanalyst\t/m);
-    expect(tokens('list').out).not.toContain(token);
+    const listed = await tokens('list');
+    expect(listed.out).toMatch(/^alice\tanalyst\t/m);
+    expect(listed.out).not.toContain(token);
     const res = await fetch(`${p.queryUrl}/query`, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: `SELECT count() AS days FROM v_daily(${ALL})` });
     expect(res.status).toBe(200);
     expect(await audit(res.headers.get('x-query-id')!)).toEqual([
       { who: 'alice', role: 'analyst', status: 'ok', reason: '', sql: `SELECT count() AS days FROM v_daily(${ALL})`, rows: 1, format: 'JSONEachRow' },
     ]);
-    expect(tokens('revoke', 'alice').status).toBe(0);
+    expect((await tokens('revoke', 'alice')).status).toBe(0);
     const after = await fetch(`${p.queryUrl}/query`, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: 'SELECT 1' });
     expect(after.status).toBe(401);
-    expect(tokens('add', 'Bad Name', '--role', 'analyst').status).toBe(2);
+    expect((await tokens('add', 'Bad Name', '--role', 'analyst')).status).toBe(2);
   });
 
   it('a refusal is audited with its reason, which only the audit and the log hold', async () => {
