@@ -411,7 +411,12 @@ describe('tracker on the demo storefront', () => {
     await page.goto(`${p.url}/demo/`);
     await trackerReady(page);
     await expect.poll(() => s.sent.length, { timeout: 5000 }).toBeGreaterThan(0);
-    await page.waitForTimeout(1200); // the landing page view is delivered
+    // Everything the landing page had to send is delivered (its page view, and impressions of the tiles in view
+    // for 1 s): no new request for 1.5 s. Under load a request the page issued earlier can reach the test later.
+    for (let seen = -1; seen !== s.sent.length; ) {
+      seen = s.sent.length;
+      await page.waitForTimeout(1500);
+    }
     const before = s.sent.length;
     const optedOutAt = Date.now();
     // Queued but not yet sent when consent is withdrawn: must never leave the page.
