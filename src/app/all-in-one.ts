@@ -21,7 +21,7 @@ import { createMetrics, type Metrics } from '../observe/metrics.js';
 import { createMetricsRouter } from '../observe/metrics-router.js';
 import type { Tokens } from '../query/tokens.js';
 import type { Store } from '../store/client.js';
-import { openStorePing } from '../store/ping.js';
+import { openStorePing, type StorePing } from '../store/ping.js';
 import { createTrackerRouter } from '../tracker/serve.js';
 import { startCollector, type Collector } from './collector.js';
 import { startCollectorThread, type CollectorThread } from './collector-thread.js';
@@ -79,6 +79,36 @@ async function startStoreSide(config: Config, log: Logger, metrics: Metrics, opt
   }
 }
 
+/** What both variants run on the main thread besides their collector: closed in one order, after the collector. */
+interface MainThreadParts {
+  server?: http.Server;
+  queries?: QueryService;
+  worker: AnonymiserWorker;
+  storePing: StorePing;
+  store: Store;
+}
+
+async function closeMainThread(p: MainThreadParts, progress: DrainProgress): Promise<void> {
+  progress("people's port: open connections");
+  if (p.server) await closeServer(p.server);
+  progress('query service');
+  await p.queries?.close();
+  await p.worker.close(progress);
+  progress('store');
+  p.storePing.close();
+  await p.store.close();
+}
+
+/** A start that failed half-way: closes whatever was opened, errors ignored (the start's own error is thrown). */
+async function abandonStart(p: MainThreadParts & { collector?: { close(): Promise<void> } }): Promise<void> {
+  if (p.server?.listening) await closeServer(p.server).catch(() => {});
+  await p.collector?.close().catch(() => {});
+  await p.queries?.close().catch(() => {});
+  await p.worker.close().catch(() => {});
+  p.storePing.close();
+  await p.store.close().catch(() => {});
+}
+
 /**
  * The all-in-one on one thread: the collector shares the event loop with the worker. What tests and
  * in-process callers use (they reach the collector's producer and server); `npm start` runs
@@ -110,25 +140,13 @@ export async function startAllInOne(config: Config, log: Logger, opts: AllInOneO
       metrics,
       queryUrl,
       async close(progress: DrainProgress = () => {}) {
-        progress('people\'s port: open connections');
-        await closeServer(server);
         progress('collector: requests in flight');
         await running.close();
-        progress('query service');
-        await service.close();
-        await worker.close(progress);
-        progress('store');
-        storePing.close();
-        await store.close();
+        await closeMainThread({ server, queries: service, worker, storePing, store }, progress);
       },
     };
   } catch (err) {
-    if (peopleServer?.listening) await closeServer(peopleServer).catch(() => {});
-    await collector?.close().catch(() => {});
-    await queries?.close().catch(() => {});
-    await worker.close().catch(() => {});
-    storePing.close();
-    await store.close().catch(() => {});
+    await abandonStart({ server: peopleServer, collector, queries, worker, storePing, store });
     throw err;
   }
 }
@@ -172,23 +190,11 @@ export async function startThreadedAllInOne(
         // worker drains what is queued.
         progress('collector thread: requests in flight');
         await thread.close();
-        progress('people\'s port: open connections');
-        await closeServer(server);
-        progress('query service');
-        await service.close();
-        await worker.close(progress);
-        progress('store');
-        storePing.close();
-        await store.close();
+        await closeMainThread({ server, queries: service, worker, storePing, store }, progress);
       },
     };
   } catch (err) {
-    if (peopleServer?.listening) await closeServer(peopleServer).catch(() => {});
-    await collector?.close().catch(() => {});
-    await queries?.close().catch(() => {});
-    await worker.close().catch(() => {});
-    storePing.close();
-    await store.close().catch(() => {});
+    await abandonStart({ server: peopleServer, collector, queries, worker, storePing, store });
     throw err;
   }
 }
