@@ -4,7 +4,7 @@
  * demo or a small shop. The one composition root of that process. `npm
  * start` runs the collector in a thread of its own (startThreadedAllInOne,
  * collector-thread.ts) so the process uses two cores; startAllInOne keeps
- * everything on one thread (tests, and ALL_IN_ONE_THREADS=false).
+ * everything on one thread (tests, and COLLECTOR_THREAD=false).
  *
  * Two ports: the collector's (PORT, public) serves only what browsers need
  * (/collect, /t.js, /demo/) and the health checks; the people's port
@@ -15,7 +15,7 @@ import type http from 'node:http';
 import type { Config } from '../config/config.js';
 import type { DrainProgress } from './shutdown.js';
 import { closeServer, createHttpServer, createRoutesApp, listen } from '../http/server.js';
-import { createHealthRouter } from '../observe/health.js';
+import { createHealthRouter, type ReadinessCheck } from '../observe/health.js';
 import type { Logger } from '../observe/logger.js';
 import { createMetrics, type Metrics } from '../observe/metrics.js';
 import { createMetricsRouter } from '../observe/metrics-router.js';
@@ -29,9 +29,10 @@ import { openQueryService, type QueryService } from './query-service.js';
 import { openMigratedStore, storeReadiness } from './startup.js';
 import { startWorker, type AnonymiserWorker } from './worker.js';
 
-export interface AllInOne {
+/** The all-in-one as its callers hold it; `C` is its collector: in this thread, or a thread of its own. */
+export interface AllInOneOf<C> {
   config: Config;
-  collector: Collector;
+  collector: C;
   /** Where the collector listens (PORT): /collect, /t.js, /demo/. */
   collectorUrl: string;
   worker: AnonymiserWorker;
@@ -43,18 +44,10 @@ export interface AllInOne {
   close(progress?: DrainProgress): Promise<void>;
 }
 
-/** The all-in-one with its collector in a thread of its own (`npm start`; src/app/collector-thread.ts). */
-export interface ThreadedAllInOne {
-  config: Config;
-  collectorUrl: string;
-  collector: CollectorThread;
-  worker: AnonymiserWorker;
-  store: Store;
-  tokens: Tokens;
-  metrics: Metrics;
-  queryUrl: string;
-  close(progress?: DrainProgress): Promise<void>;
-}
+/** On one thread (tests and in-process callers reach the collector's producer and server). */
+export type AllInOne = AllInOneOf<Collector>;
+/** With its collector in a thread of its own (`npm start`; src/app/collector-thread.ts). */
+export type ThreadedAllInOne = AllInOneOf<CollectorThread>;
 
 export interface AllInOneOptions {
   lockMs?: number;
@@ -62,93 +55,89 @@ export interface AllInOneOptions {
   metrics?: Metrics;
 }
 
-/** The store's side, on the main thread: the store, the anonymiser worker and the store's readiness. */
-async function startStoreSide(config: Config, log: Logger, metrics: Metrics, opts: AllInOneOptions) {
+/** What a collector variant adds to the main thread's parts. */
+interface CollectorPart<C> {
+  collector: C;
+  url: string;
+  /** The people's port's readiness checks besides the store's. */
+  readiness: ReadinessCheck[];
+  /** Other registries /metrics merges (a thread's). */
+  metricsSources: (() => Promise<unknown[]>)[];
+  /** The drain step that closes it. */
+  closeStep: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The store side, the given collector, the query service and the people's port, started in that order; on
+ * close the collector first (stop accepting, answer in-flight requests, flush its queue writes), then the
+ * people's port, the query service, the worker (which drains what is queued) and the store.
+ */
+async function assembleAllInOne<C>(
+  config: Config,
+  log: Logger,
+  opts: AllInOneOptions,
+  startCollectorPart: (storeReady: ReadinessCheck, metrics: Metrics) => Promise<CollectorPart<C>>,
+): Promise<AllInOneOf<C>> {
+  const metrics = opts.metrics ?? createMetrics({ defaultMetrics: true });
   const store = await openMigratedStore(config, log);
   let worker: AnonymiserWorker | undefined;
+  let storePing: StorePing | undefined;
+  let part: CollectorPart<C> | undefined;
+  let queries: QueryService | undefined;
+  let server: http.Server | undefined;
   try {
     // The collector's 250 ms queue sample feeds /metrics here: the worker need not sample the same queue too.
     worker = await startWorker(config, { log, metrics, store, lockMs: opts.lockMs, maxBackoffMs: opts.maxBackoffMs, queueGauges: false });
     const inserter = worker.inserter;
-    const storePing = await openStorePing(store);
-    return { store, worker, storePing, storeReady: storeReadiness(store, () => inserter.lastInsertAt, storePing.ping) };
+    storePing = await openStorePing(store);
+    const storeReady = storeReadiness(store, () => inserter.lastInsertAt, storePing.ping);
+    part = await startCollectorPart(storeReady, metrics);
+    queries = await openQueryService(config, store, log, new URL(part.url).origin);
+    const readiness = [storeReady, ...part.readiness];
+    server = createHttpServer(createRoutesApp([createHealthRouter(readiness), createMetricsRouter(metrics, part.metricsSources), ...queries.routers], log));
+    const queryUrl = await listen(server, config.query.port, config.query.host);
+    const parts = { part, server, queries, worker, storePing };
+    return {
+      config,
+      collector: part.collector,
+      collectorUrl: part.url,
+      worker,
+      store,
+      tokens: queries.tokens,
+      metrics,
+      queryUrl,
+      async close(progress: DrainProgress = () => {}) {
+        progress(parts.part.closeStep);
+        await parts.part.close();
+        progress("people's port: open connections");
+        await closeServer(parts.server);
+        progress('query service');
+        await parts.queries.close();
+        await parts.worker.close(progress);
+        progress('store');
+        parts.storePing.close();
+        await store.close();
+      },
+    };
   } catch (err) {
+    // A start that failed half-way: whatever was opened is closed, errors ignored (the start's own is thrown).
+    if (server?.listening) await closeServer(server).catch(() => {});
+    await part?.close().catch(() => {});
+    await queries?.close().catch(() => {});
     await worker?.close().catch(() => {});
+    storePing?.close();
     await store.close().catch(() => {});
     throw err;
   }
 }
 
-/** What both variants run on the main thread besides their collector: closed in one order, after the collector. */
-interface MainThreadParts {
-  server?: http.Server;
-  queries?: QueryService;
-  worker: AnonymiserWorker;
-  storePing: StorePing;
-  store: Store;
-}
-
-async function closeMainThread(p: MainThreadParts, progress: DrainProgress): Promise<void> {
-  progress("people's port: open connections");
-  if (p.server) await closeServer(p.server);
-  progress('query service');
-  await p.queries?.close();
-  await p.worker.close(progress);
-  progress('store');
-  p.storePing.close();
-  await p.store.close();
-}
-
-/** A start that failed half-way: closes whatever was opened, errors ignored (the start's own error is thrown). */
-async function abandonStart(p: MainThreadParts & { collector?: { close(): Promise<void> } }): Promise<void> {
-  if (p.server?.listening) await closeServer(p.server).catch(() => {});
-  await p.collector?.close().catch(() => {});
-  await p.queries?.close().catch(() => {});
-  await p.worker.close().catch(() => {});
-  p.storePing.close();
-  await p.store.close().catch(() => {});
-}
-
-/**
- * The all-in-one on one thread: the collector shares the event loop with the worker. What tests and
- * in-process callers use (they reach the collector's producer and server); `npm start` runs
- * startThreadedAllInOne.
- */
-export async function startAllInOne(config: Config, log: Logger, opts: AllInOneOptions = {}): Promise<AllInOne> {
-  const metrics = opts.metrics ?? createMetrics({ defaultMetrics: true });
-  const side = await startStoreSide(config, log, metrics, opts);
-  const { store, worker, storePing } = side;
-  let queries: QueryService | undefined;
-  let peopleServer: http.Server | undefined;
-  let collector: Collector | undefined;
-  try {
-    const readiness = [side.storeReady];
-    collector = await startCollector(config, { log, metrics, routers: [createTrackerRouter({ demo: true })], readiness });
-    queries = await openQueryService(config, store, log, new URL(collector.url).origin);
-    peopleServer = createHttpServer(createRoutesApp([createHealthRouter(readiness), createMetricsRouter(metrics), ...queries.routers], log));
-    const queryUrl = await listen(peopleServer, config.query.port, config.query.host);
-    const running = collector;
-    const service = queries;
-    const server = peopleServer;
-    return {
-      config,
-      collector: running,
-      collectorUrl: running.url,
-      worker,
-      store,
-      tokens: service.tokens,
-      metrics,
-      queryUrl,
-      async close(progress: DrainProgress = () => {}) {
-        progress('collector: requests in flight');
-        await running.close();
-        await closeMainThread({ server, queries: service, worker, storePing, store }, progress);
-      },
-    };
-  } catch (err) {
-    await abandonStart({ server: peopleServer, collector, queries, worker, storePing, store });
-    throw err;
-  }
+/** The all-in-one on one thread: the collector shares the event loop with the worker. */
+export function startAllInOne(config: Config, log: Logger, opts: AllInOneOptions = {}): Promise<AllInOne> {
+  return assembleAllInOne(config, log, opts, async (storeReady, metrics) => {
+    const collector = await startCollector(config, { log, metrics, routers: [createTrackerRouter({ demo: true })], readiness: [storeReady] });
+    return { collector, url: collector.url, readiness: [], metricsSources: [], closeStep: 'collector: requests in flight', close: () => collector.close() };
+  });
 }
 
 /**
@@ -156,47 +145,18 @@ export async function startAllInOne(config: Config, log: Logger, opts: AllInOneO
  * service, people's port); the collector runs in a thread of its own (collector-thread.ts). `onCollectorDeath`
  * is called once if that thread dies unasked: the caller must close the rest and exit non-zero.
  */
-export async function startThreadedAllInOne(
-  config: Config,
-  log: Logger,
-  opts: AllInOneOptions & { onCollectorDeath(err: Error): void },
-): Promise<ThreadedAllInOne> {
-  const metrics = opts.metrics ?? createMetrics({ defaultMetrics: true });
-  const side = await startStoreSide(config, log, metrics, opts);
-  const { store, worker, storePing } = side;
-  let queries: QueryService | undefined;
-  let peopleServer: http.Server | undefined;
-  let collector: CollectorThread | undefined;
-  try {
-    collector = await startCollectorThread(config, { log, storeReadiness: side.storeReady, onDeath: opts.onCollectorDeath });
-    const thread = collector;
-    queries = await openQueryService(config, store, log, new URL(thread.url).origin);
-    const readiness = [side.storeReady, thread.readiness];
-    peopleServer = createHttpServer(createRoutesApp([createHealthRouter(readiness), createMetricsRouter(metrics, [thread.metricsJson]), ...queries.routers], log));
-    const queryUrl = await listen(peopleServer, config.query.port, config.query.host);
-    const service = queries;
-    const server = peopleServer;
+export function startThreadedAllInOne(config: Config, log: Logger, opts: AllInOneOptions & { onCollectorDeath(err: Error): void }): Promise<ThreadedAllInOne> {
+  return assembleAllInOne(config, log, opts, async (storeReady) => {
+    const thread = await startCollectorThread(config, { log, storeReadiness: storeReady, onDeath: opts.onCollectorDeath });
     return {
-      config,
       collector: thread,
-      collectorUrl: thread.url,
-      worker,
-      store,
-      tokens: service.tokens,
-      metrics,
-      queryUrl,
-      async close(progress: DrainProgress = () => {}) {
-        // The collector first (stop accepting, answer in-flight requests, flush its queue writes), then the
-        // worker drains what is queued.
-        progress('collector thread: requests in flight');
-        await thread.close();
-        await closeMainThread({ server, queries: service, worker, storePing, store }, progress);
-      },
+      url: thread.url,
+      readiness: [thread.readiness],
+      metricsSources: [thread.metricsJson],
+      closeStep: 'collector thread: requests in flight',
+      close: () => thread.close(),
     };
-  } catch (err) {
-    await abandonStart({ server: peopleServer, collector, queries, worker, storePing, store });
-    throw err;
-  }
+  });
 }
 
 export function banner(p: Pick<AllInOne, 'config' | 'collectorUrl' | 'queryUrl' | 'store' | 'tokens'>): string {
