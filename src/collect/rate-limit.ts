@@ -165,25 +165,21 @@ export class RateLimiter {
 
   /** A refusal this process already knows about (no Redis round trip); undefined = ask `consume`. */
   knownBlocked(address: string, site?: string): RateDecision | undefined {
-    const t = this.now();
-    if (this.opts.perAddress > 0) {
-      const d = this.blockedUntil(`a:${this.addressKey(address)}`, t, 'address');
-      if (d) return d;
-    }
-    if (site !== undefined && this.opts.perSite > 0) return this.blockedUntil(`s:${site}`, t, 'site');
-    return undefined;
+    return this.knownRefusal(this.addressId(address), site, this.now());
   }
 
   /** Counts one request of `address` for `site` and says whether it is within both limits. */
   consume(address: string, site: string): Promise<RateDecision> {
     if (!this.enabled) return Promise.resolve(OK);
-    const known = this.knownBlocked(address, site);
-    if (known) return Promise.resolve(known);
+    // The address's key and the clock once per request: both the known-refusal check and the count use them.
     const t = this.now();
+    const addressId = this.addressId(address);
+    const known = this.knownRefusal(addressId, site, t);
+    if (known) return Promise.resolve(known);
     const window = Math.floor(t / this.opts.windowMs);
     const checks: Check[] = [];
     const check = (id: string, scope: RateScope, limit: number) => checks.push({ id, key: `${this.opts.prefix}:rl:${id}:${window}`, scope, limit });
-    if (this.opts.perAddress > 0) check(`a:${this.addressKey(address)}`, 'address', this.opts.perAddress);
+    if (addressId !== undefined) check(addressId, 'address', this.opts.perAddress);
     if (this.opts.perSite > 0) check(`s:${site}`, 'site', this.opts.perSite);
     const windowEnd = (window + 1) * this.opts.windowMs;
     // Far from every limit, and read lately: counted here, pushed with the next sync.
@@ -194,6 +190,18 @@ export class RateLimiter {
     }
     const request: PendingRequest = { checks, t, windowEnd };
     return this.groups.add(request).then((decisions) => decisions.get(request)!);
+  }
+
+  /** The address's counter id (`a:` + its keyed hash); undefined when there is no per-address limit. */
+  private addressId(address: string): string | undefined {
+    return this.opts.perAddress > 0 ? `a:${this.addressKey(address)}` : undefined;
+  }
+
+  private knownRefusal(addressId: string | undefined, site: string | undefined, t: number): RateDecision | undefined {
+    const d = addressId === undefined ? undefined : this.blockedUntil(addressId, t, 'address');
+    if (d) return d;
+    if (site !== undefined && this.opts.perSite > 0) return this.blockedUntil(`s:${site}`, t, 'site');
+    return undefined;
   }
 
   private counter(key: string, windowEnd: number): Counter {
