@@ -2,7 +2,7 @@
 // POST /query with the analyst token; nothing here can read raw events.
 (function () {
   'use strict';
-  var $ = function (id) { return document.getElementById(id); };
+  var $ = window.anonDom.$, el = window.anonDom.el, svg = window.anonDom.svg, clear = window.anonDom.clear;
   var token = sessionStorage.getItem('anon_analyst_token') || '';
   var state = { site: 'demo', from: '', to: '', page: '' };
 
@@ -37,19 +37,7 @@
         });
       });
   }
-  function el(tag, text, attrs) {
-    var e = document.createElement(tag);
-    if (text !== undefined) e.textContent = String(text);
-    for (var k in attrs || {}) e.setAttribute(k, attrs[k]);
-    return e;
-  }
-  function svg(tag, attrs) {
-    var e = document.createElementNS('http://www.w3.org/2000/svg', tag);
-    for (var k in attrs) e.setAttribute(k, attrs[k]);
-    return e;
-  }
   function ms(v) { return (Number(v) / 1000).toFixed(1) + ' s'; }
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
 
   function showLogin(msg) {
     $('login').hidden = false; $('app').hidden = true;

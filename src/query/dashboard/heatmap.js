@@ -14,23 +14,10 @@
   /** The scroll-reach bar beside the page. */
   var REACH_W = 28;
   var GAP = 8;
-  var SVG_NS = 'http://www.w3.org/2000/svg';
   /** When the page has not reported its layout by then, it is taken as not framable. */
   var FRAME_WAIT_MS = 8000;
 
-  var $ = function (id) { return document.getElementById(id); };
-  function svg(tag, attrs) {
-    var e = document.createElementNS(SVG_NS, tag);
-    for (var k in attrs) e.setAttribute(k, attrs[k]);
-    return e;
-  }
-  function el(tag, text, attrs) {
-    var e = document.createElement(tag);
-    if (text !== undefined) e.textContent = String(text);
-    for (var k in attrs || {}) e.setAttribute(k, attrs[k]);
-    return e;
-  }
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  var $ = window.anonDom.$, el = window.anonDom.el, svg = window.anonDom.svg, clear = window.anonDom.clear;
   function num(v) { return Number(v) || 0; }
   function fmt(v) { return v >= 10 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2); }
 

@@ -4,22 +4,8 @@
 // drawn as "fewer than k", never guessed.
 (function () {
   'use strict';
-  var SVG_NS = 'http://www.w3.org/2000/svg';
 
-  var $ = function (id) { return document.getElementById(id); };
-  function svg(tag, attrs, text) {
-    var e = document.createElementNS(SVG_NS, tag);
-    for (var k in attrs) e.setAttribute(k, attrs[k]);
-    if (text !== undefined) e.textContent = String(text);
-    return e;
-  }
-  function el(tag, text, attrs) {
-    var e = document.createElement(tag);
-    if (text !== undefined) e.textContent = String(text);
-    for (var k in attrs || {}) e.setAttribute(k, attrs[k]);
-    return e;
-  }
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  var $ = window.anonDom.$, el = window.anonDom.el, svg = window.anonDom.svg, clear = window.anonDom.clear;
   function q(s) { return "'" + String(s).replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'"; }
   function pct(v) { return (v * 100).toFixed(1) + ' %'; }
   /** A difference of proportions in percentage points, with a real minus sign. */
