@@ -218,7 +218,7 @@ const envSchema = z.object({
   GROUP_COMMIT_MAX_EVENTS: intIn(1, MAX_JOB_EVENTS - MAX_EVENTS, 2000),
   INSERT_BATCH_ROWS: intIn(1, 1_000_000, 20_000),
   INSERT_FLUSH_MS: intIn(10, 60_000, 1000),
-  WORKER_CONCURRENCY: intIn(1, 10_000, 64),
+  WORKER_CONCURRENCY: intIn(1, 10_000, 256),
   // How often the aggregates are brought up to date from `events` (src/store/aggregator.ts): answers lag by this
   // plus one run (a few seconds at full load), well under a minute.
   AGGREGATE_EVERY_MS: intIn(50, 600_000, 10_000),
