@@ -19,9 +19,18 @@ export interface BenchRun {
 }
 
 /** One turn of the comparison: the project, then the minimal pipeline, same load. */
+/** One side of a pair: end to end, events accepted while the load ran, collector p99, the process's peak RSS. */
+export interface ComparisonSide {
+  endToEndEventsPerSecond: number;
+  acceptedEventsPerSecond: number;
+  latencyP99Ms: number;
+  peakRssMb: number;
+  lossless: boolean;
+}
+
 export interface ComparisonPair {
-  project: { endToEndEventsPerSecond: number; latencyP99Ms: number; lossless: boolean };
-  minimal: { endToEndEventsPerSecond: number; latencyP99Ms: number; lossless: boolean };
+  project: ComparisonSide;
+  minimal: ComparisonSide;
   endToEndRatio: number;
   p99Ratio: number;
 }
@@ -111,12 +120,13 @@ export function comparisonTable(c: Comparison): string[] {
   return [
     `Against a minimal pipeline of the same stack (bench/minimal-pipeline.ts), 20 events/request, ${c.connections} connections, ${c.seconds} s, ${c.pairs.length} pair(s) in turn:`,
     '',
-    '| pair | project end-to-end events/s | minimal end-to-end events/s | ratio | project p99 ms | minimal p99 ms | p99 ratio |',
-    '|---|---|---|---|---|---|---|',
+    '| pair | project end-to-end events/s | minimal end-to-end events/s | ratio | project p99 ms | minimal p99 ms | p99 ratio | accepted events/s project / minimal | peak RSS MB project / minimal |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...c.pairs.map(
       (p, i) =>
-        `| ${i + 1} | ${f(p.project.endToEndEventsPerSecond)} | ${f(p.minimal.endToEndEventsPerSecond)} | ${f(p.endToEndRatio, 2)} | ${f(p.project.latencyP99Ms, 1)} | ${f(p.minimal.latencyP99Ms, 1)} | ${f(p.p99Ratio, 2)} |`,
+        `| ${i + 1} | ${f(p.project.endToEndEventsPerSecond)} | ${f(p.minimal.endToEndEventsPerSecond)} | ${f(p.endToEndRatio, 2)} | ${f(p.project.latencyP99Ms, 1)} | ${f(p.minimal.latencyP99Ms, 1)} | ${f(p.p99Ratio, 2)} | ` +
+        `${f(p.project.acceptedEventsPerSecond)} / ${f(p.minimal.acceptedEventsPerSecond)} | ${f(p.project.peakRssMb)} / ${f(p.minimal.peakRssMb)} |`,
     ),
-    `| **median** | ${f(c.median.projectEndToEnd)} | ${f(c.median.minimalEndToEnd)} | **${f(c.median.endToEndRatio, 2)}** | ${f(c.median.projectP99Ms, 1)} | ${f(c.median.minimalP99Ms, 1)} | **${f(c.median.p99Ratio, 2)}** |`,
+    `| **median** | ${f(c.median.projectEndToEnd)} | ${f(c.median.minimalEndToEnd)} | **${f(c.median.endToEndRatio, 2)}** | ${f(c.median.projectP99Ms, 1)} | ${f(c.median.minimalP99Ms, 1)} | **${f(c.median.p99Ratio, 2)}** | | |`,
   ];
 }

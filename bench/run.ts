@@ -29,7 +29,7 @@ import { tempDir } from '../test/support/tmp.js';
 import { deleteKeys } from '../test/support/redis-keys.js';
 import { bodyPool, loadTest, type LoadResult } from './load.js';
 import { anonymiseFloor, storageFloor } from './floors.js';
-import { comparisonTable, markdownTable, summariseComparison, type BenchResult, type ComparisonPair } from './report.js';
+import { comparisonTable, markdownTable, summariseComparison, type BenchResult, type ComparisonPair, type ComparisonSide } from './report.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
@@ -300,6 +300,16 @@ async function collectorFloor(eventsPerRequest: number): Promise<LoadResult> {
   }
 }
 
+function side(r: Awaited<ReturnType<typeof pipelineRun>>): ComparisonSide {
+  return {
+    endToEndEventsPerSecond: r.endToEndEventsPerSecond,
+    acceptedEventsPerSecond: r.acceptedEventsPerSecond,
+    latencyP99Ms: r.latencyP99Ms,
+    peakRssMb: Math.max(...r.rss.map((x) => x.peakRssMb)),
+    lossless: r.noLossNoDuplicates,
+  };
+}
+
 /** The project and the minimal pipeline in turn, BENCH_RUNS times, under the same load. */
 async function compareWithMinimal() {
   const pairs: ComparisonPair[] = [];
@@ -308,8 +318,8 @@ async function compareWithMinimal() {
     const project = await pipelineRun(`compare ${i + 1}/${RUNS}: project`, 20, COMPARE_SECONDS, opts);
     const minimal = await pipelineRun(`compare ${i + 1}/${RUNS}: minimal pipeline`, 20, COMPARE_SECONDS, { ...opts, start: startMinimal });
     pairs.push({
-      project: { endToEndEventsPerSecond: project.endToEndEventsPerSecond, latencyP99Ms: project.latencyP99Ms, lossless: project.noLossNoDuplicates },
-      minimal: { endToEndEventsPerSecond: minimal.endToEndEventsPerSecond, latencyP99Ms: minimal.latencyP99Ms, lossless: minimal.noLossNoDuplicates },
+      project: side(project),
+      minimal: side(minimal),
       endToEndRatio: project.endToEndEventsPerSecond / minimal.endToEndEventsPerSecond,
       p99Ratio: project.latencyP99Ms / Math.max(minimal.latencyP99Ms, 0.001),
     });
