@@ -9,18 +9,22 @@
  * caller counts it and logs its id, never its content.
  *
  * Only jobs that stay put are read: an id seen (in `active` or at the head of
- * `wait`) by the previous sweep too. A malformed job never moves on (it stays
- * in `active`, or, with unparseable options, blocks the head of `wait`), so it
- * is found one sweep later than it would be by reading everything; a healthy
- * job moves on within a sweep interval under load and is never read. Reading
- * every job each sweep cost a share of the worker's thread in proportion to
- * the throughput (each job's sealed data fetched and parsed again: megabytes
- * a sweep at full load); this reads nothing while the queue flows.
+ * `wait`) by the last STAYED_SWEEPS sweeps in a row. A malformed job never
+ * moves on (it stays in `active`, or, with unparseable options, blocks the
+ * head of `wait`), so it is found a few seconds later than it would be by
+ * reading everything; a healthy job is opened, inserted and completed within
+ * about two seconds (INSERT_FLUSH_MS plus the insert), or taken from the head
+ * of `wait`, and is never read. Reading every job each sweep cost a share of
+ * the worker's thread in proportion to the throughput (each job's sealed data
+ * fetched and parsed again: megabytes a sweep at full load).
  */
 import type { Redis } from './redis.js';
 
 /** How many of the oldest waiting jobs each sweep also looks at (active holds at most the workers' concurrency). */
 const WAIT_HEAD = 200;
+
+/** Sweeps in a row that must have seen a job before it is read (the first sight included). */
+export const STAYED_SWEEPS = 3;
 
 export interface MalformedJob {
   id: string;
@@ -40,8 +44,8 @@ const parses = (text: string | null): boolean => {
 
 export class MalformedJobSweeper {
   private readonly base: string;
-  /** The ids the previous sweep saw in `active` or at the head of `wait`. */
-  private seen = new Set<string>();
+  /** The ids the previous sweep saw in `active` or at the head of `wait`, with how many sweeps in a row saw them. */
+  private seen = new Map<string, number>();
 
   constructor(
     private readonly redis: Redis,
@@ -54,10 +58,11 @@ export class MalformedJobSweeper {
   /** Finds the malformed jobs among the active ones and the head of the waiting list, and deletes them. */
   async sweep(): Promise<MalformedJob[]> {
     const [active, waiting] = await Promise.all([this.redis.lrange(`${this.base}:active`, 0, -1), this.redis.lrange(`${this.base}:wait`, -WAIT_HEAD, -1)]);
-    const now = new Set([...active, ...waiting]);
-    // Only the ids that have not moved since the last sweep (see the header).
-    const ids = [...now].filter((id) => this.seen.has(id));
+    const now = new Map<string, number>();
+    for (const id of [...active, ...waiting]) now.set(id, (this.seen.get(id) ?? 0) + 1);
     this.seen = now;
+    // Only the ids that have stayed put (see the header).
+    const ids = [...now].filter(([, sweeps]) => sweeps >= STAYED_SWEEPS).map(([id]) => id);
     if (ids.length === 0) return [];
     const read = this.redis.pipeline();
     for (const id of ids) read.hmget(`${this.base}:${id}`, 'data', 'opts');
