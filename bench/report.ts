@@ -15,6 +15,8 @@ export interface BenchRun {
   endToEndEventsPerSecond: number;
   drainLagSeconds: number;
   queueDepth: { t: number; waiting: number }[];
+  /** Most seconds the aggregates lagged behind the clock while the load ran (v_freshness, sampled each second); null: not reported. */
+  aggregateLagMaxSeconds: number | null;
   rss: { process: string; peakRssMb: number }[];
 }
 
@@ -25,6 +27,8 @@ export interface ComparisonSide {
   acceptedEventsPerSecond: number;
   latencyP99Ms: number;
   peakRssMb: number;
+  /** See BenchRun.aggregateLagMaxSeconds (the minimal pipeline has no aggregates: null). */
+  aggregateLagMaxSeconds: number | null;
   lossless: boolean;
 }
 
@@ -90,11 +94,11 @@ export function markdownTable(r: BenchResult): string {
   const lines = [
     `## Bench ${r.startedAt} (${r.mode}, ${r.machine.cpus} cores, Node ${r.machine.node})`,
     '',
-    '| run | req/s | accepted events/s | p50 ms | p99 ms | end-to-end events/s | drain lag s | max queue | rows = accepted | peak RSS MB |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| run | req/s | accepted events/s | p50 ms | p99 ms | end-to-end events/s | drain lag s | max queue | aggregates lag s (max under load) | rows = accepted | peak RSS MB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...r.runs.map(
       (x) =>
-        `| ${x.label} | ${f(x.requestsPerSecond)} | ${f(x.acceptedEventsPerSecond)} | ${f(x.latencyP50Ms, 1)} | ${f(x.latencyP99Ms, 1)} | ${f(x.endToEndEventsPerSecond)} | ${f(x.drainLagSeconds, 1)} | ${f(Math.max(0, ...x.queueDepth.map((q) => q.waiting)))} | ${x.noLossNoDuplicates ? `yes (${f(x.rowsInClickHouse)})` : `**NO** (${f(x.rowsInClickHouse)} rows, ${f(x.distinctEventIds)} distinct, ${f(x.acceptedEvents)} accepted)`} | ${x.rss.map((p) => `${p.process} ${p.peakRssMb}`).join(', ')} |`,
+        `| ${x.label} | ${f(x.requestsPerSecond)} | ${f(x.acceptedEventsPerSecond)} | ${f(x.latencyP50Ms, 1)} | ${f(x.latencyP99Ms, 1)} | ${f(x.endToEndEventsPerSecond)} | ${f(x.drainLagSeconds, 1)} | ${f(Math.max(0, ...x.queueDepth.map((q) => q.waiting)))} | ${x.aggregateLagMaxSeconds === null ? '–' : f(x.aggregateLagMaxSeconds, 1)} | ${x.noLossNoDuplicates ? `yes (${f(x.rowsInClickHouse)})` : `**NO** (${f(x.rowsInClickHouse)} rows, ${f(x.distinctEventIds)} distinct, ${f(x.acceptedEvents)} accepted)`} | ${x.rss.map((p) => `${p.process} ${p.peakRssMb}`).join(', ')} |`,
     ),
     '',
     '| floor | value | pipeline ratio |',
@@ -120,13 +124,14 @@ export function comparisonTable(c: Comparison): string[] {
   return [
     `Against a minimal pipeline of the same stack (bench/minimal-pipeline.ts), 20 events/request, ${c.connections} connections, ${c.seconds} s, ${c.pairs.length} pair(s) in turn:`,
     '',
-    '| pair | project end-to-end events/s | minimal end-to-end events/s | ratio | project p99 ms | minimal p99 ms | p99 ratio | accepted events/s project / minimal | peak RSS MB project / minimal |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| pair | project end-to-end events/s | minimal end-to-end events/s | ratio | project p99 ms | minimal p99 ms | p99 ratio | accepted events/s project / minimal | peak RSS MB project / minimal | project aggregates lag s (max under load) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...c.pairs.map(
       (p, i) =>
         `| ${i + 1} | ${f(p.project.endToEndEventsPerSecond)} | ${f(p.minimal.endToEndEventsPerSecond)} | ${f(p.endToEndRatio, 2)} | ${f(p.project.latencyP99Ms, 1)} | ${f(p.minimal.latencyP99Ms, 1)} | ${f(p.p99Ratio, 2)} | ` +
-        `${f(p.project.acceptedEventsPerSecond)} / ${f(p.minimal.acceptedEventsPerSecond)} | ${f(p.project.peakRssMb)} / ${f(p.minimal.peakRssMb)} |`,
+        `${f(p.project.acceptedEventsPerSecond)} / ${f(p.minimal.acceptedEventsPerSecond)} | ${f(p.project.peakRssMb)} / ${f(p.minimal.peakRssMb)} | ` +
+        `${p.project.aggregateLagMaxSeconds === null ? '–' : f(p.project.aggregateLagMaxSeconds, 1)} |`,
     ),
-    `| **median** | ${f(c.median.projectEndToEnd)} | ${f(c.median.minimalEndToEnd)} | **${f(c.median.endToEndRatio, 2)}** | ${f(c.median.projectP99Ms, 1)} | ${f(c.median.minimalP99Ms, 1)} | **${f(c.median.p99Ratio, 2)}** | | |`,
+    `| **median** | ${f(c.median.projectEndToEnd)} | ${f(c.median.minimalEndToEnd)} | **${f(c.median.endToEndRatio, 2)}** | ${f(c.median.projectP99Ms, 1)} | ${f(c.median.minimalP99Ms, 1)} | **${f(c.median.p99Ratio, 2)}** | | | |`,
   ];
 }

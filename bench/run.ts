@@ -91,6 +91,8 @@ interface Pipeline {
   waiting(): Promise<number>;
   /** Event-loop delay of each thread over the last 10 s window (from /metrics), when the process reports it. */
   loopDelay?(): Promise<LoopDelays>;
+  /** Seconds between now and the newest event time the aggregates include (v_freshness); null before the first. */
+  aggregateLag?(): Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -122,6 +124,7 @@ async function startPipeline(dataDir: string, prefix: string): Promise<Pipeline>
       rows: () => countRows(queryUrl0, tokens()),
       waiting: () => queueWaiting(url),
       loopDelay: () => loopDelays(queryUrl0),
+      aggregateLag: () => aggregateLag(queryUrl0, tokens()),
       stop: async () => void (await p.stop('SIGTERM')),
     };
   }
@@ -140,6 +143,7 @@ async function startPipeline(dataDir: string, prefix: string): Promise<Pipeline>
     procs: [collector, ...workers],
     rows: () => countRows(queryUrl, tokens()),
     waiting: () => queueWaiting(url),
+    aggregateLag: () => aggregateLag(queryUrl, tokens()),
     async stop() {
       await collector.stop('SIGTERM');
       for (const w of workers) await w.stop('SIGTERM');
@@ -173,6 +177,17 @@ async function countRows(queryUrl: string, token: string): Promise<{ n: number; 
   if (!res.ok) throw new Error(`count query failed: ${res.status} ${await res.text()}`);
   const r = JSON.parse((await res.text()).trim()) as { n: string; u: string };
   return { n: Number(r.n), u: Number(r.u) };
+}
+
+async function aggregateLag(queryUrl: string, token: string): Promise<number | null> {
+  const res = await fetch(`${queryUrl}/query`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}` },
+    body: "SELECT if(data_up_to IS NULL OR data_up_to < '2000-01-01', -1, dateDiff('millisecond', data_up_to, now64(3)) / 1000) AS lag FROM v_freshness",
+  });
+  if (!res.ok) return null;
+  const lag = Number((JSON.parse((await res.text()).trim() || '{}') as { lag?: string | number }).lag ?? -1);
+  return lag >= 0 ? lag : null;
 }
 
 /** loop → p50/p99/max ms, from the anon_event_loop_delay_seconds gauge (src/observe/loop-delay.ts). */
@@ -213,7 +228,15 @@ async function pipelineRun(
   const p = await (opts.start ?? startPipeline)(dataDir, prefix);
   const depth: { t: number; waiting: number }[] = [];
   const t0 = Date.now();
-  const sampler = setInterval(async () => depth.push({ t: Date.now() - t0, waiting: await p.waiting() }), 1000);
+  // The aggregates' lag behind the clock, sampled while the load runs (until the first aggregated event: since the load began).
+  let loading = true;
+  let aggregateLagMaxSeconds: number | null = p.aggregateLag ? 0 : null;
+  const sampler = setInterval(async () => {
+    depth.push({ t: Date.now() - t0, waiting: await p.waiting() });
+    if (!p.aggregateLag || !loading) return;
+    const lag = (await p.aggregateLag().catch(() => null)) ?? (Date.now() - t0) / 1000;
+    if (loading) aggregateLagMaxSeconds = Math.max(aggregateLagMaxSeconds ?? 0, lag);
+  }, 1000);
   let load: LoadResult;
   const cpuBefore = p.procs.map((proc) => cpuSeconds(proc.child.pid));
   try {
@@ -225,6 +248,7 @@ async function pipelineRun(
       rate,
       onTick: (s) => progress(`${label}: ${s.elapsed.toFixed(0)}/${seconds}s  ${Math.round(s.rps)} req/s  ${Math.round(s.rps * eventsPerRequest)} events/s accepted`),
     });
+    loading = false;
     const accepted = load.accepted * eventsPerRequest;
     // CPU the pipeline's processes spent per accepted request during the load: steadier than req/s on a busy box.
     const cpuMs = p.procs.reduce((s, proc, i) => s + cpuSeconds(proc.child.pid) - cpuBefore[i]!, 0) * 1000;
@@ -269,6 +293,7 @@ async function pipelineRun(
       endToEndEventsPerSecond: accepted / e2eSeconds,
       drainLagSeconds: e2eSeconds - load.seconds,
       queueDepth: depth,
+      aggregateLagMaxSeconds,
       loopDelay,
       cpuMsPer1000Requests,
       rss,
@@ -306,6 +331,7 @@ function side(r: Awaited<ReturnType<typeof pipelineRun>>): ComparisonSide {
     acceptedEventsPerSecond: r.acceptedEventsPerSecond,
     latencyP99Ms: r.latencyP99Ms,
     peakRssMb: Math.max(...r.rss.map((x) => x.peakRssMb)),
+    aggregateLagMaxSeconds: r.aggregateLagMaxSeconds,
     lossless: r.noLossNoDuplicates,
   };
 }
@@ -381,6 +407,7 @@ async function main(): Promise<void> {
       p99HalfLoadUnder25ms: half.latencyP99Ms <= 25,
       oneEvent8kRps: one.requestsPerSecond >= 8000,
       rssUnder600mb: [main20, half, one].every((r) => r.rss.every((x) => x.peakRssMb <= 600)),
+      aggregatesFreshWithin60sAtFullLoad: main20.aggregateLagMaxSeconds !== null && main20.aggregateLagMaxSeconds <= 60,
     },
   };
   const dir = path.join(ROOT, 'bench/results');

@@ -119,6 +119,29 @@ describe('the aggregation', () => {
     expect(await tally(path)).toEqual({ distinct_ids: 2, pages: 2, clicks: 0, steps: 2 });
   });
 
+  it('keeps only the latest range in agg_runs once pruned, and goes on counting each event once', async () => {
+    for (const i of [1, 2, 3]) {
+      await ins.add([row({ path: '/pruned' })], `pruned-${i}`);
+      await aggregateNow(store.client, { pruneRunsEveryMs: 3_600_000 });
+    }
+    const before = await one<{ ranges: string; top: string; up: string }>("SELECT uniqExact(lo, hi) AS ranges, max(hi) AS top, toString(max(max_ts)) AS up FROM agg_runs WHERE step = 'done'");
+    expect(Number(before.ranges)).toBeGreaterThan(1);
+    // A run that stops before done leaves its range planned; the next run redoes it and then prunes.
+    await ins.add([row({ path: '/pruned' }), row({ path: '/pruned', type: 'engagement' })], 'pruned-4');
+    await expect(aggregateNow(store.client, { ...stopBefore('done'), pruneRunsEveryMs: 0 })).rejects.toThrow();
+    await aggregateNow(store.client, { pruneRunsEveryMs: 0 });
+    const after = await one<{ ranges: string; top: string; up: string }>('SELECT uniqExact(lo, hi) AS ranges, max(hi) AS top, toString(max(max_ts)) AS up FROM agg_runs');
+    expect(Number(after.ranges)).toBe(1);
+    expect(Number(after.top)).toBeGreaterThan(Number(before.top));
+    expect(after.up >= before.up).toBe(true);
+    expect(await tally('/pruned')).toEqual({ distinct_ids: 5, pages: 5, clicks: 0, steps: 4 });
+    // The watermark survives the prune: nothing new, nothing run; a new event is counted once.
+    expect(await aggregateNow(store.client, { pruneRunsEveryMs: 0 })).toEqual([]);
+    await ins.add([row({ path: '/pruned' })], 'pruned-5');
+    expect((await aggregateNow(store.client, { pruneRunsEveryMs: 0 })).length).toBe(1);
+    expect(await tally('/pruned')).toEqual({ distinct_ids: 6, pages: 6, clicks: 0, steps: 5 });
+  });
+
   it('says how fresh the aggregates are', async () => {
     const ts = '2026-01-02 03:04:05.678';
     await ins.add([row({ path: '/fresh', ts })], 'fresh');

@@ -69,6 +69,8 @@ export type AggregationStep = 'look' | 'plan' | 'stage' | 'staged' | `table:${st
 export interface AggregateOptions {
   /** Called before every step; throws to stop there (a lost housekeeping lease). */
   check?: (step: AggregationStep) => Promise<void>;
+  /** How often agg_runs is pruned (default: hourly; see pruneRuns). */
+  pruneRunsEveryMs?: number;
 }
 
 const STEP = { planned: 1, staged: 2, done: 3 } as const;
@@ -91,14 +93,19 @@ export async function aggregateNow(client: ClickHouseClient, opts: AggregateOpti
   const aggregates = loadAggregates();
   // Bounded: a range is everything visible when it is planned, so two ranges catch up with any backlog.
   for (let i = 0; i < 3; i++) {
-    const run = await runOnce(client, aggregates, opts.check ?? (async () => {}));
+    const run = await runOnce(client, aggregates, opts.check ?? (async () => {}), opts.pruneRunsEveryMs ?? PRUNE_RUNS_EVERY_MS);
     if (!run) break;
     runs.push(run);
   }
   return runs;
 }
 
-async function runOnce(client: ClickHouseClient, aggregates: AggregateStatement[], check: (step: AggregationStep) => Promise<void>): Promise<AggregateRun | undefined> {
+async function runOnce(
+  client: ClickHouseClient,
+  aggregates: AggregateStatement[],
+  check: (step: AggregationStep) => Promise<void>,
+  pruneEveryMs: number,
+): Promise<AggregateRun | undefined> {
   const t0 = Date.now();
   await check('look');
   const last = await latestRange(client);
@@ -137,6 +144,7 @@ async function runOnce(client: ClickHouseClient, aggregates: AggregateStatement[
   const newest = (await rs.json<{ m: string; n: string }>())[0]!;
   if (Number(newest.n) > 0 && newest.m > range.maxTs) range.maxTs = newest.m;
   await record(client, range, 'done');
+  await pruneRuns(client, lo, pruneEveryMs);
   // The copy holds event rows (prefixes, visitor hashes) with none of events' TTLs: it is kept only while needed.
   await client.command({ query: 'TRUNCATE TABLE agg_staging' });
   return { lo, hi, rows: range.rows, redone, ms: Date.now() - t0 };
@@ -175,6 +183,25 @@ async function record(client: ClickHouseClient, r: RangeState, step: keyof typeo
     query: `INSERT INTO agg_runs (lo, hi, step, staged_rows, max_ts) VALUES ({lo:UInt64}, {hi:UInt64}, {step:String}, {rows:UInt64}, {max_ts:DateTime64(3, 'UTC')})`,
     query_params: { lo: r.lo, hi: r.hi, step, rows: r.rows, max_ts: r.maxTs },
   });
+}
+
+/** How often agg_runs is pruned: a run every AGGREGATE_EVERY_MS adds three rows, about 26,000 a day at 10 s. */
+const PRUNE_RUNS_EVERY_MS = 3_600_000;
+const prunedAt = new WeakMap<ClickHouseClient, number>();
+
+/**
+ * Deletes the ranges that end at or before `lo` (the start of the range just done): every one of them is done,
+ * since a range is planned only once the one before it is. The latest range stays: it is the watermark, and it
+ * carries the newest event time forward (v_freshness). Without this, agg_runs grew by a row per step forever
+ * and every run's look at the latest range read all of it.
+ */
+async function pruneRuns(client: ClickHouseClient, lo: number, everyMs: number): Promise<void> {
+  const now = Date.now();
+  if (now - (prunedAt.get(client) ?? 0) < everyMs) return;
+  prunedAt.set(client, now);
+  // Bookkeeping only: a prune that fails (a server user without the DELETE grant) leaves rows for the next one and
+  // does not fail the run, which is done.
+  await client.command({ query: 'DELETE FROM agg_runs WHERE hi <= {lo:UInt64}', query_params: { lo } }).catch(() => {});
 }
 
 async function stagedRows(client: ClickHouseClient): Promise<number> {
