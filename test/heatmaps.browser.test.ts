@@ -144,13 +144,15 @@ ${Array.from({ length: 8 }, (_, i) => `<div class="col-lg-3 col-md-4 col-sm-6 mi
 describe('the same button at 1280, 1440 and 1920 px', () => {
   const WIDTHS = [1280, 1440, 1920];
   beforeAll(async () => {
-    // Five visitors at each width click the button at its centre.
+    // Five visitors at each width click the button at its centre (the five at once, each in a browser context of its own).
     for (const width of WIDTHS) {
-      for (let v = 0; v < 5; v++) {
-        const s = await visit({ width, height: width === 1440 ? 900 : 800 });
-        await s.page.click(BUTTON);
-        await s.finish();
-      }
+      await Promise.all(
+        Array.from({ length: 5 }, async () => {
+          const s = await visit({ width, height: width === 1440 ? 900 : 800 });
+          await s.page.click(BUTTON);
+          await s.finish();
+        }),
+      );
     }
     await waitFor('15 button clicks', () => clickRows('/demo/'), (r) => r.filter((c) => c.click_selector === BUTTON).length >= 15);
   }, 240_000);
@@ -231,7 +233,8 @@ describe('the same button at 1280, 1440 and 1920 px', () => {
 
 describe('frustration', () => {
   it('rage and dead clicks, detected in the browser, appear in their views; quick backs too', async () => {
-    for (let v = 0; v < 5; v++) {
+    // Five visitors at once, each in a browser context of its own.
+    const visitor = async () => {
       const s = await visit({ width: 1440 });
       // Three quick clicks on the heading (not a control, and nothing happens): a rage click, and three dead clicks.
       const h1 = (await s.page.locator('main h1').boundingBox())!;
@@ -254,7 +257,8 @@ describe('frustration', () => {
         [false, true],
         [true, true],
       ]);
-    }
+    };
+    await Promise.all(Array.from({ length: 5 }, visitor));
     const targets = await waitFor(
       'the heading in v_click_targets',
       () => p.rows<{ target: string; clicks: number; rage_clicks: number; dead_clicks: number }>(`SELECT target, clicks, rage_clicks, dead_clicks FROM v_click_targets(${period('/demo/')}) WHERE target LIKE '%h1'`),
