@@ -25,6 +25,12 @@
  *      the daily rollup of those rows' day (process.cpuUsage, engine threads
  *      included, with a quiet second after each for the merges it started).
  *
+ *   5. (CAPACITY_ONLY=batches, on its own) the same rows inserted into a
+ *      fresh `events` in batches of CAPACITY_BATCHES rows (default 2,000,
+ *      5,000, 10,000, 20,000 and 50,000): engine CPU per row, the insert and
+ *      the merges it set off (until no merge runs), and the parts left: what
+ *      INSERT_BATCH_ROWS is chosen from.
+ *
  * Prints the medians of CAPACITY_RUNS runs (default 3) and writes every
  * figure to bench/results/capacity-<time>.json.
  */
@@ -278,11 +284,64 @@ async function cpuOf(fn: () => Promise<unknown>): Promise<number> {
   return (d.user + d.system) / 1e6;
 }
 
-async function insertAll(store: Store, rows: EventRow[], tag: string): Promise<void> {
-  const inserter = new EventInserter(store.client, { batchRows: 20_000, flushMs: 50, rawInsert: store.rawInsert });
+async function insertAll(store: Store, rows: EventRow[], tag: string, batch = 20_000): Promise<void> {
+  const inserter = new EventInserter(store.client, { batchRows: batch, flushMs: 50, rawInsert: store.rawInsert });
   const pending: Promise<void>[] = [];
-  for (let i = 0; i < rows.length; i += 20_000) pending.push(inserter.add(rows.slice(i, i + 20_000), `${tag}-${i}`));
+  for (let i = 0; i < rows.length; i += batch) pending.push(inserter.add(rows.slice(i, i + batch), `${tag}-${i}`));
   await Promise.all(pending);
+}
+
+interface BatchFigures {
+  batchRows: number;
+  /** Engine and process CPU per row: the inserts and every merge they set off. */
+  usPerRow: number;
+  rowsPerSecond: number;
+  /** Active parts of `events` once the merges stopped. */
+  partsLeft: number;
+}
+
+/** Waits until no merge runs (at most 60 s), then 200 ms more for what a last merge leaves. */
+async function mergesDone(store: Store): Promise<void> {
+  const until = Date.now() + 60_000;
+  while (Date.now() < until) {
+    const rs = await store.client.query({ query: 'SELECT count() AS n FROM system.merges', format: 'JSONEachRow' });
+    if (Number((await rs.json<{ n: string }>())[0]?.n ?? 0) === 0) break;
+    await sleep(100);
+  }
+  await sleep(200);
+}
+
+/** Step 5 of the header: one fresh store, `events` emptied between batch sizes. */
+async function batchRun(sizes: number[]): Promise<BatchFigures[]> {
+  const rows = anonymisedRows(STORE_EVENTS, Date.now());
+  const dir = tempDir('capacity-batches');
+  const store = await openStore({ dataDir: dir, url: undefined, database: 'default', username: undefined, password: undefined, retentionDays: 180, aggregateRetentionMonths: 25, kAnonymity: 5, migrateOnStart: true });
+  const out: BatchFigures[] = [];
+  try {
+    await migrate(store.client, { RETENTION_DAYS: 180, AGGREGATE_RETENTION_MONTHS: 25, K_ANONYMITY: 5 });
+    for (const size of sizes) {
+      await store.client.command({ query: 'TRUNCATE TABLE events' });
+      await sleep(500);
+      const before = process.cpuUsage();
+      const t0 = performance.now();
+      await insertAll(store, rows, `batch-${size}`, size);
+      const wallMs = performance.now() - t0;
+      await mergesDone(store);
+      const d = process.cpuUsage(before);
+      const rs = await store.client.query({ query: "SELECT count() AS n FROM system.parts WHERE database = currentDatabase() AND table = 'events' AND active", format: 'JSONEachRow' });
+      out.push({
+        batchRows: size,
+        usPerRow: (d.user + d.system) / rows.length,
+        rowsPerSecond: Math.round(rows.length / (wallMs / 1000)),
+        partsLeft: Number((await rs.json<{ n: string }>())[0]?.n ?? 0),
+      });
+      log(`capacity: batches of ${size}: ${JSON.stringify(out[out.length - 1])}`);
+    }
+  } finally {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
 }
 
 async function storeRun(): Promise<StoreFigures> {
@@ -340,6 +399,26 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
+
+if (ONLY === 'batches') {
+  const sizes = (process.env.CAPACITY_BATCHES ?? '2000,5000,10000,20000,50000').split(',').map(Number);
+  const runs: BatchFigures[][] = [];
+  for (let i = 0; i < RUNS; i++) {
+    log(`capacity: run ${i + 1}/${RUNS}: ${STORE_EVENTS} rows in batches of ${sizes.join(', ')}`);
+    runs.push(await batchRun(sizes));
+  }
+  const summary = sizes.map((batchRows, j) => ({
+    batchRows,
+    usPerRow: Math.round(median(runs.map((r) => r[j]!.usPerRow)) * 10) / 10,
+    rowsPerSecond: Math.round(median(runs.map((r) => r[j]!.rowsPerSecond))),
+    partsLeft: median(runs.map((r) => r[j]!.partsLeft)),
+  }));
+  const out = path.join(ROOT, 'bench/results', `capacity-batches-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, JSON.stringify({ summary, runs }, null, 2));
+  console.log(JSON.stringify(summary, null, 2));
+  process.exit(0);
+}
 
 const pipelines: PipelineFigures[] = [];
 const stores: StoreFigures[] = [];
