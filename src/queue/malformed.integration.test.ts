@@ -6,23 +6,18 @@
  * never read, and
  * a well-formed job that stays is read and kept.
  */
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { useTestRedis } from '../../test/support/redis-keys.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { MalformedJobSweeper, STAYED_SWEEPS } from './malformed.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const prefix = `tmalformed${randomBytes(6).toString('hex')}`;
+const t = useTestRedis('malformed');
+const prefix = t.prefix;
 const base = `${prefix}:events`;
 let redis: Redis;
 
 beforeAll(() => {
-  redis = new Redis(REDIS_URL);
-});
-afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
+  redis = t.redis;
 });
 
 /** Sweeps `n` times; every sweep but the last must find nothing. */

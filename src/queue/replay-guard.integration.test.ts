@@ -4,22 +4,18 @@
  * expires JOB_MAX_AGE_HOURS after its hour; concurrent claims have one winner.
  */
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { useTestRedis } from '../../test/support/redis-keys.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ReplayGuard } from './replay-guard.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const prefix = `treplay${randomBytes(6).toString('hex')}`;
+const t = useTestRedis('replay');
+const prefix = t.prefix;
 const HOUR = 3_600_000;
 let redis: Redis;
 
 beforeAll(() => {
-  redis = new Redis(REDIS_URL);
-});
-afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
+  redis = t.redis;
 });
 
 describe('ReplayGuard', () => {

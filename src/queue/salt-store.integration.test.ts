@@ -4,22 +4,18 @@
  * created, and it is the only key a salt is written to.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { useTestRedis } from '../../test/support/redis-keys.js';
 import { RedisSaltStore } from './salt-store.js';
 import { SaltRing, saltExpiry } from '../anonymise/salts.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const prefix = `tsalt${randomBytes(6).toString('hex')}`;
+const t = useTestRedis('salt');
+const prefix = t.prefix;
 let redis: Redis;
 
 beforeAll(() => {
-  redis = new Redis(REDIS_URL);
-});
-afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
+  redis = t.redis;
 });
 
 describe('RedisSaltStore', () => {
@@ -27,7 +23,7 @@ describe('RedisSaltStore', () => {
     const now = Date.now();
     const expireAt = saltExpiry(now);
     const a = new RedisSaltStore(redis, prefix);
-    const other = new Redis(REDIS_URL);
+    const other = redis.duplicate();
     const b = new RedisSaltStore(other, prefix);
     try {
       const [sa, sb] = await Promise.all([a.getOrCreate('2026-11-25', randomBytes(32), expireAt), b.getOrCreate('2026-11-25', randomBytes(32), expireAt)]);

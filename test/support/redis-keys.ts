@@ -1,4 +1,6 @@
-import type { Redis } from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import { Redis as IORedis, type Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 
 /** Every key under a prefix with its whole value, as text (for canary scans). */
 export async function dumpRedis(redis: Redis, prefix: string): Promise<string> {
@@ -29,4 +31,28 @@ export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
     cursor = next;
     if (keys.length) await redis.del(...keys);
   } while (cursor !== '0');
+}
+
+/**
+ * A test file's Redis on REDIS_URL under a random prefix of its own: connected before the file's tests, every key
+ * under the prefix deleted and the connection closed after them.
+ */
+export function useTestRedis(name: string): { readonly prefix: string; readonly redis: Redis } {
+  const prefix = `t${name}${randomBytes(6).toString('hex')}`;
+  let redis: Redis | undefined;
+  beforeAll(() => {
+    redis = new IORedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  });
+  afterAll(async () => {
+    if (!redis) return;
+    await deleteKeys(redis, prefix);
+    redis.disconnect();
+  });
+  return {
+    prefix,
+    get redis() {
+      if (!redis) throw new Error('useTestRedis: Redis is connected in beforeAll');
+      return redis;
+    },
+  };
 }
