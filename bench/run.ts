@@ -94,6 +94,8 @@ interface Pipeline {
   waiting(): Promise<number>;
   /** Event-loop delay of each thread over the last 10 s window (from /metrics), when the process reports it. */
   loopDelay?(): Promise<LoopDelays>;
+  /** The collector's own latency of accepted requests: the share above each bucket bound (anon_collect_request_seconds). */
+  serverLatency?(): Promise<ServerLatency>;
   /** Seconds between now and the newest event time the aggregates include (v_freshness); null before the first. */
   aggregateLag?(): Promise<number | null>;
   stop(): Promise<void>;
@@ -127,6 +129,7 @@ async function startPipeline(dataDir: string, prefix: string): Promise<Pipeline>
       rows: () => countRows(queryUrl0, tokens()),
       waiting: () => queueWaiting(url),
       loopDelay: () => loopDelays(queryUrl0),
+      serverLatency: () => serverLatency(queryUrl0),
       aggregateLag: () => aggregateLag(queryUrl0, tokens()),
       stop: async () => void (await p.stop('SIGTERM')),
     };
@@ -187,6 +190,23 @@ async function countRows(queryUrl: string, token: string): Promise<{ n: number; 
   if (!res.ok) throw new Error(`count query failed: ${res.status} ${await res.text()}`);
   const r = JSON.parse((await res.text()).trim()) as { n: string; u: string };
   return { n: Number(r.n), u: Number(r.u) };
+}
+
+/** Bucket bound in ms → share of the 202 answers that took longer, in the collector's own measure. */
+export type ServerLatency = Record<string, number>;
+
+async function serverLatency(metricsUrl: string): Promise<ServerLatency> {
+  const out: ServerLatency = {};
+  try {
+    const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+    const buckets = [...text.matchAll(/^anon_collect_request_seconds_bucket\{(?=[^}]*status="202")[^}]*le="([^"]+)"[^}]*\} ([0-9.e+-]+)$/gm)];
+    const total = Number(buckets.find((m) => m[1] === '+Inf')?.[2] ?? 0);
+    if (total === 0) return out;
+    for (const m of buckets) if (m[1] !== '+Inf') out[String(Number(m[1]) * 1000)] = Math.round((1 - Number(m[2]) / total) * 10_000) / 10_000;
+  } catch {
+    // not reported
+  }
+  return out;
 }
 
 async function aggregateLag(queryUrl: string, token: string): Promise<number | null> {
@@ -270,6 +290,8 @@ async function pipelineRun(
     const cpuMsPer1000Requests = load.accepted > 0 ? Math.round((cpuMs / load.accepted) * 1000) : 0;
     // Read at once: the last complete 10 s window of the event loops was under load.
     const loopDelay = (await p.loopDelay?.()) ?? {};
+    // Since the process started: this run's requests only (each run starts its own pipeline).
+    const collectorLatency = (await p.serverLatency?.()) ?? {};
     // End to end: until the last accepted event is visible in ClickHouse.
     let rows = { n: 0, u: 0 };
     const deadline = Date.now() + 600_000;
@@ -310,6 +332,7 @@ async function pipelineRun(
       queueDepth: depth,
       aggregateLagMaxSeconds,
       loopDelay,
+      collectorLatency,
       cpuMsPer1000Requests,
       rss,
     };
@@ -372,6 +395,16 @@ async function main(): Promise<void> {
   if (process.env.BENCH_ONLY === 'compare') {
     // Only the comparison (for iterating on the hot path): no floors, no other phases.
     console.log(comparisonTable(await compareWithMinimal()).join('\n'));
+    return;
+  }
+  if (process.env.BENCH_ONLY === 'half') {
+    // The half-load latency alone, at BENCH_RATE requests/s of 20 events (default: half of what a quiet run here takes).
+    const rate = Number(process.env.BENCH_RATE ?? 590);
+    const half = await pipelineRun(`half load, ${rate} req/s`, 20, Math.min(30, SECONDS), { rate });
+    console.log(
+      `half load: ${Math.round(half.requestsPerSecond)} req/s accepted, p50 ${half.latencyP50Ms} ms, p99 ${half.latencyP99Ms} ms as the load generator saw it; ` +
+        `the collector's own measure, share of answers over each bound (ms): ${JSON.stringify(half.collectorLatency)}; event-loop delay ${formatLoopDelay(half.loopDelay)}`,
+    );
     return;
   }
   if (process.env.BENCH_ONLY === 'one-event') {
