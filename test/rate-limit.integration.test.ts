@@ -166,6 +166,29 @@ describe('local counting far from the limit', () => {
     }
   });
 
+  it('keeps the key of an address in use fresh: requests further apart than the sync interval are counted locally after the first', async () => {
+    const o = opts();
+    const { conn } = counted();
+    const limiter = new RateLimiter(conn, o);
+    try {
+      // A visitor's pace: a request every 300 ms, three sync intervals apart.
+      for (let i = 0; i < 6; i++) {
+        expect((await limiter.consume('192.0.2.62', 'demo')).ok).toBe(true);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      // Only the first waited for Redis (before, each of the six did: its key was read more than 100 ms earlier).
+      expect(limiter.requestsCountedInRedis).toBe(1);
+      const keys = await redis.keys(`${o.prefix}:rl:*`);
+      await expect.poll(async () => Number(await redis.get(keys[0]!)), { timeout: 5000 }).toBe(6);
+      // Another address, never seen in this window: its first request still asks Redis.
+      expect((await limiter.consume('192.0.2.63', 'demo')).ok).toBe(true);
+      expect(limiter.requestsCountedInRedis).toBe(2);
+    } finally {
+      await limiter.close();
+      await redis.del(...(await redis.keys(`${o.prefix}:rl:*`)));
+    }
+  });
+
   it('past half the limit every request is counted in Redis: two collectors together take exactly the limit', async () => {
     const o = opts();
     const a = new RateLimiter(redis, o);
