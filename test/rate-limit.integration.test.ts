@@ -172,17 +172,20 @@ describe('local counting far from the limit', () => {
     const limiter = new RateLimiter(conn, o);
     try {
       // A visitor's pace: a request every 300 ms, three sync intervals apart.
-      for (let i = 0; i < 6; i++) {
+      for (let i = 0; i < 10; i++) {
         expect((await limiter.consume('192.0.2.62', 'demo')).ok).toBe(true);
         await new Promise((r) => setTimeout(r, 300));
       }
-      // Only the first waited for Redis (before, each of the six did: its key was read more than 100 ms earlier).
-      expect(limiter.requestsCountedInRedis).toBe(1);
+      // The first waited for Redis; the others are counted here. (Before, each of the ten waited: its key had been
+      // read more than 200 ms earlier.) A timer late by a sync interval on a loaded machine can make one more wait.
+      const first = limiter.requestsCountedInRedis;
+      expect(first).toBeGreaterThanOrEqual(1);
+      expect(first).toBeLessThanOrEqual(3);
       const keys = await redis.keys(`${o.prefix}:rl:*`);
-      await expect.poll(async () => Number(await redis.get(keys[0]!)), { timeout: 5000 }).toBe(6);
+      await expect.poll(async () => Number(await redis.get(keys[0]!)), { timeout: 5000 }).toBe(10);
       // Another address, never seen in this window: its first request still asks Redis.
       expect((await limiter.consume('192.0.2.63', 'demo')).ok).toBe(true);
-      expect(limiter.requestsCountedInRedis).toBe(2);
+      expect(limiter.requestsCountedInRedis).toBe(first + 1);
     } finally {
       await limiter.close();
       await redis.del(...(await redis.keys(`${o.prefix}:rl:*`)));

@@ -6,7 +6,9 @@
  *   fixed window per key (`INCRBY` + `PEXPIRE` in one Lua script); the window
  *   number is part of the key, so a key is never reused and simply expires.
  * - Local counting far from the limit: a key whose count this process has
- *   read from Redis within the last SYNC_MS (100 ms), and that stays at or
+ *   read from Redis within the last FRESH_MS (two sync intervals, 200 ms:
+ *   a key read at every sync is never older than one interval plus a round
+ *   trip, and one sync late under load is not yet stale), and that stays at or
  *   under half its limit with this request, is counted in this process's
  *   memory, with no round trip on the request's path; those counts go to
  *   Redis every SYNC_MS (one script call for all keys), which also refreshes
@@ -15,8 +17,8 @@
  *   Redis away), is counted in Redis before the request is answered, exactly
  *   as before. Tolerance: one collector alone counts exactly; several can
  *   overshoot a limit only if together they take more than half of it within
- *   one sync interval (the others' counts reach each of them at most
- *   SYNC_MS late), and then by at most what they take in that interval.
+ *   FRESH_MS (the others' counts reach each of them at most FRESH_MS late),
+ *   and then by at most what they take in that time.
  *   Why: this check was a Redis round trip on the path of every request, the
  *   largest part of a 1-event request's latency after the queue write.
  * - Keys kept fresh: a visitor sends a request every few seconds, not every
@@ -25,9 +27,9 @@
  *   median, 21.6 ms p99 of the collector's 12 ms median). Each sync therefore
  *   also reads (INCRBY 0, in the same script call) the keys this process
  *   counted within the last ACTIVE_MS, at most MAX_REFRESH of them, the most
- *   recently used first. Such a key is read within SYNC_MS like any other,
- *   so the tolerance above is unchanged; only the first request of an
- *   address in a window waits for Redis.
+ *   recently used first. Such a key is read within FRESH_MS like any other,
+ *   so the tolerance above holds; only the first request of an address in a
+ *   window waits for Redis.
  * - Group commit, as in the producer (src/lib/group-commit.ts): the checks of
  *   all requests that arrive in one turn of the event loop (at most MAX_GROUP
  *   of them) go to Redis in a single script call, and each request still gets
@@ -87,8 +89,10 @@ const INCR_ALL_SHA = createHash('sha1').update(INCR_ALL).digest('hex');
 const OK: RateDecision = { ok: true };
 /** A flush carries at most this many requests; more arriving in one tick go in the next call. */
 const MAX_GROUP = 1000;
-/** Local counts go to Redis this often; a key read from Redis longer ago than this is counted in Redis again. */
+/** Local counts go to Redis this often, and the keys in use are read again. */
 export const RATE_LIMIT_SYNC_MS = 100;
+/** A key read from Redis longer ago than this is counted in Redis again (see the header). */
+const FRESH_MS = 2 * RATE_LIMIT_SYNC_MS;
 /** A key counted by this process within this long is read again at each sync (see the header). */
 const ACTIVE_MS = 10_000;
 /** At most this many keys are read again per sync. */
@@ -232,9 +236,9 @@ export class RateLimiter {
     return c;
   }
 
-  /** Read within the last sync interval, and at most half the limit with one more request. */
+  /** Read within FRESH_MS, and at most half the limit with one more request. */
   private countsLocally(c: Counter, limit: number, t: number): boolean {
-    return c.readAt > 0 && t - c.readAt <= RATE_LIMIT_SYNC_MS && 2 * (c.known + c.pending + c.inFlight + 1) <= limit;
+    return c.readAt > 0 && t - c.readAt <= FRESH_MS && 2 * (c.known + c.pending + c.inFlight + 1) <= limit;
   }
 
   /**
