@@ -10,10 +10,10 @@
  */
 import fs from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from './support/browser.js';
-import { startTestPipeline, type TestPipeline } from './support/pipeline.js';
-import { launchTrackerBrowser, openTrackerSession, runId, timedClicks, trackerReady, type TrackerSession } from './support/tracker-session.js';
+import type { TestPipeline } from './support/pipeline.js';
+import { openTrackerSession, runId, timedClicks, trackerReady, type TrackerSession, useBrowserPipeline } from './support/tracker-session.js';
 
 let p: TestPipeline;
 let browser: Browser;
@@ -30,14 +30,7 @@ const BUTTON = 'main#app>section.grid>article.product-card:nth-of-type(2)>button
  */
 const ARM_A = 'Math.random = () => 0.1;';
 
-beforeAll(async () => {
-  p = await startTestPipeline({ TRUST_PROXY: 'loopback' });
-  browser = await launchTrackerBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await p?.close();
-});
+useBrowserPipeline({ TRUST_PROXY: 'loopback' }, (started) => ({ p, browser } = started));
 
 async function visit(opts: { width?: number; height?: number; ip?: string; path?: string } = {}): Promise<TrackerSession> {
   const s = await openTrackerSession(browser, { viewport: { width: opts.width ?? 1280, height: opts.height ?? 900 }, forwardedFor: opts.ip ?? newVisitor(), initScript: ARM_A });
@@ -144,15 +137,13 @@ ${Array.from({ length: 8 }, (_, i) => `<div class="col-lg-3 col-md-4 col-sm-6 mi
 describe('the same button at 1280, 1440 and 1920 px', () => {
   const WIDTHS = [1280, 1440, 1920];
   beforeAll(async () => {
-    // Five visitors at each width click the button at its centre (the five at once, each in a browser context of its own).
+    // Five visitors at each width click the button at its centre.
     for (const width of WIDTHS) {
-      await Promise.all(
-        Array.from({ length: 5 }, async () => {
-          const s = await visit({ width, height: width === 1440 ? 900 : 800 });
-          await s.page.click(BUTTON);
-          await s.finish();
-        }),
-      );
+      for (let v = 0; v < 5; v++) {
+        const s = await visit({ width, height: width === 1440 ? 900 : 800 });
+        await s.page.click(BUTTON);
+        await s.finish();
+      }
     }
     await waitFor('15 button clicks', () => clickRows('/demo/'), (r) => r.filter((c) => c.click_selector === BUTTON).length >= 15);
   }, 240_000);
@@ -233,8 +224,7 @@ describe('the same button at 1280, 1440 and 1920 px', () => {
 
 describe('frustration', () => {
   it('rage and dead clicks, detected in the browser, appear in their views; quick backs too', async () => {
-    // Five visitors at once, each in a browser context of its own.
-    const visitor = async () => {
+    for (let v = 0; v < 5; v++) {
       const s = await visit({ width: 1440 });
       // Three quick clicks on the heading (not a control, and nothing happens): a rage click, and three dead clicks.
       const h1 = (await s.page.locator('main h1').boundingBox())!;
@@ -257,8 +247,7 @@ describe('frustration', () => {
         [false, true],
         [true, true],
       ]);
-    };
-    await Promise.all(Array.from({ length: 5 }, visitor));
+    }
     const targets = await waitFor(
       'the heading in v_click_targets',
       () => p.rows<{ target: string; clicks: number; rage_clicks: number; dead_clicks: number }>(`SELECT target, clicks, rage_clicks, dead_clicks FROM v_click_targets(${period('/demo/')}) WHERE target LIKE '%h1'`),
