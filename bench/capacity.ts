@@ -400,6 +400,15 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
+/** Writes `{ summary, ...detail }` to bench/results/<name>-<time>.json and prints the summary. */
+function writeResults(name: string, summary: unknown, detail: Record<string, unknown>): void {
+  const out = path.join(ROOT, 'bench/results', `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, JSON.stringify({ summary, ...detail }, null, 2));
+  console.log(JSON.stringify(summary, null, 2));
+  log(`capacity: every figure in ${path.relative(ROOT, out)}`);
+}
+
 if (ONLY === 'batches') {
   const sizes = (process.env.CAPACITY_BATCHES ?? '2000,5000,10000,20000,50000').split(',').map(Number);
   const runs: BatchFigures[][] = [];
@@ -413,10 +422,7 @@ if (ONLY === 'batches') {
     rowsPerSecond: Math.round(median(runs.map((r) => r[j]!.rowsPerSecond))),
     partsLeft: median(runs.map((r) => r[j]!.partsLeft)),
   }));
-  const out = path.join(ROOT, 'bench/results', `capacity-batches-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, JSON.stringify({ summary, runs }, null, 2));
-  console.log(JSON.stringify(summary, null, 2));
+  writeResults('capacity-batches', summary, { runs });
   process.exit(0);
 }
 
@@ -462,8 +468,4 @@ const summary = {
   insertWithViewsRowsPerSecond: med(stores, (s) => s.insertWithViewsRowsPerSecond),
   rollupUsPerEvent: med(stores, (s) => s.rollupUsPerEvent),
 };
-const out = path.join(ROOT, 'bench/results', `capacity-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-fs.mkdirSync(path.dirname(out), { recursive: true });
-fs.writeFileSync(out, JSON.stringify({ summary, pipelines, stores }, null, 2));
-console.log(JSON.stringify(summary, null, 2));
-log(`capacity: every figure in ${path.relative(ROOT, out)}`);
+writeResults('capacity', summary, { pipelines, stores });

@@ -11,22 +11,15 @@
  * collector's demo site), so their markup is in this file.
  */
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { WireEvent } from '../src/wire/types.js';
-import { startTestPipeline, type TestPipeline } from './support/pipeline.js';
-import { launchTrackerBrowser, openTrackerSession, runId, timedClicks, trackerReady, type TrackerSession } from './support/tracker-session.js';
+import type { TestPipeline } from './support/pipeline.js';
+import { openTrackerSession, runId, timedClicks, trackerReady, type TrackerSession, useBrowserPipeline } from './support/tracker-session.js';
 
 let p: TestPipeline;
 let browser: Browser;
 
-beforeAll(async () => {
-  p = await startTestPipeline({ TRUST_PROXY: 'loopback' });
-  browser = await launchTrackerBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await p?.close();
-});
+useBrowserPipeline({ TRUST_PROXY: 'loopback' }, (started) => ({ p, browser } = started));
 
 const page = (title: string, body: string) => `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title>
 <style>body{margin:0;font:16px sans-serif} .pad{height:60px} .box{display:block;width:300px;height:100px;background:#eee;margin:20px}</style>

@@ -13,23 +13,16 @@
  * context's userAgent, and the worker rightly drops "HeadlessChrome".
  */
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BROWSER_UA } from './support/builders.js';
 import { launchChromium } from './support/browser.js';
-import { startTestPipeline, type TestPipeline } from './support/pipeline.js';
-import { openTrackerSession, runId, trackerReady } from './support/tracker-session.js';
+import type { TestPipeline } from './support/pipeline.js';
+import { openTrackerSession, runId, trackerReady, useBrowserPipeline } from './support/tracker-session.js';
 
 let p: TestPipeline;
 let browser: Browser;
 
-beforeAll(async () => {
-  p = await startTestPipeline();
-  browser = await launchChromium({ userAgent: BROWSER_UA });
-});
-afterAll(async () => {
-  await browser?.close();
-  await p?.close();
-});
+useBrowserPipeline({}, (started) => ({ p, browser } = started), () => launchChromium({ userAgent: BROWSER_UA }));
 
 const CANARIES = {
   search: 'Zelda Quixote 12 Canary Lane',

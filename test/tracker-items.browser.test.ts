@@ -13,24 +13,17 @@
  * browser's User-Agent (the per-context one does not reach every request).
  */
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { WireEvent } from '../src/wire/types.js';
 import { launchChromium } from './support/browser.js';
 import { BROWSER_UA } from './support/builders.js';
-import { startTestPipeline, type TestPipeline } from './support/pipeline.js';
-import { openTrackerSession, setPageHidden, trackerReady, type TrackerSession } from './support/tracker-session.js';
+import type { TestPipeline } from './support/pipeline.js';
+import { openTrackerSession, setPageHidden, trackerReady, type TrackerSession, useBrowserPipeline } from './support/tracker-session.js';
 
 let p: TestPipeline;
 let browser: Browser;
 
-beforeAll(async () => {
-  p = await startTestPipeline();
-  browser = await launchChromium({ userAgent: BROWSER_UA });
-});
-afterAll(async () => {
-  await browser?.close();
-  await p?.close();
-});
+useBrowserPipeline({}, (started) => ({ p, browser } = started), () => launchChromium({ userAgent: BROWSER_UA }));
 
 /** Math.random for the demo's own scripts: below 0.5 the experiment picks arm a, else b. */
 const arm = (a: 'a' | 'b') => `Math.random = () => ${a === 'a' ? 0.25 : 0.75};`;

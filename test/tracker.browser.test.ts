@@ -10,23 +10,16 @@
  * answered before it ends.
  */
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { WireEvent } from '../src/wire/types.js';
-import { startTestPipeline, type TestPipeline } from './support/pipeline.js';
-import { launchTrackerBrowser, openTrackerSession, runId, setPageHidden, trackerReady, type TrackerSession } from './support/tracker-session.js';
+import type { TestPipeline } from './support/pipeline.js';
+import { openTrackerSession, runId, setPageHidden, trackerReady, type TrackerSession, useBrowserPipeline } from './support/tracker-session.js';
 
 let p: TestPipeline;
 let browser: Browser;
 
-beforeAll(async () => {
-  p = await startTestPipeline();
-  // With an ordinary browser's User-Agent on every request, the beacons of navigations included (tracker-session.ts).
-  browser = await launchTrackerBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await p?.close();
-});
+// With an ordinary browser's User-Agent on every request, the beacons of navigations included (tracker-session.ts).
+useBrowserPipeline({}, (started) => ({ p, browser } = started));
 
 interface Row {
   type: string;

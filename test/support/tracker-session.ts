@@ -13,7 +13,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import type { WireBatch, WireEvent } from '../../src/wire/types.js';
+import { afterAll, beforeAll } from 'vitest';
 import { launchChromium } from './browser.js';
+import { startTestPipeline, type TestPipeline } from './pipeline.js';
 import { BROWSER_UA } from './builders.js';
 import { startVisitorProxy } from './visitor-proxy.js';
 
@@ -162,4 +164,27 @@ export async function timedClicks(page: Page, clicks: { x: number; y: number; at
   }
   await Promise.all(sends);
   await cdp.detach();
+}
+
+/**
+ * A browser test file's pipeline and Chromium: both started before its tests (`use` gets them, for the file's
+ * own variables) and closed after them. `launch`: the tracker browser by default (an ordinary User-Agent on
+ * every request, beacons of navigations included).
+ */
+export function useBrowserPipeline(
+  env: Record<string, string>,
+  use: (started: { p: TestPipeline; browser: Browser }) => void,
+  launch: () => Promise<Browser> = launchTrackerBrowser,
+): void {
+  let p: TestPipeline | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    p = await startTestPipeline(env);
+    browser = await launch();
+    use({ p, browser });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await p?.close();
+  });
 }
