@@ -1,5 +1,5 @@
 /**
- * `npm start` as a real process: the collector in a thread of its own, the
+ * `npm start` as a real process (with its npm script's variables): the collector in a thread of its own, the
  * worker and the embedded ClickHouse on the main thread (issue 15). Events go
  * through both threads; /metrics merges both registries; /readyz on each
  * port reports the other side; the thread logs to the same output; SIGTERM
@@ -74,6 +74,9 @@ describe('npm start: the collector in a thread of its own', () => {
   it('carries events through both threads, merges /metrics, reports readiness both ways, logs from the thread, and drains on SIGTERM', async () => {
     const p = await startAllInOne();
     const out = () => p.proc.output.join('');
+    // It runs as `npm start` runs it: with the variables the script sets before the process starts.
+    const environ = fs.readFileSync(`/proc/${p.proc.child.pid}/environ`, 'utf8').split('\0');
+    expect(environ).toEqual(expect.arrayContaining(['MALLOC_ARENA_MAX=2', 'UV_THREADPOOL_SIZE=16']));
     expect(out()).toContain(`collector       POST ${p.collectorUrl}/collect`);
     expect(out()).toContain(`tracker script  ${p.collectorUrl}/t.js`);
     // The collector thread logs to the same output, marked as the thread's.

@@ -1,5 +1,6 @@
 /** Runs an entry point as a real child process (tsx), waits for its health URL, keeps its output. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,10 +14,27 @@ export interface Proc {
   exited: Promise<number | null>;
 }
 
+/**
+ * The variables the npm script that runs `entry` sets before the process starts (`"start": "MALLOC_ARENA_MAX=2
+ * UV_THREADPOOL_SIZE=16 tsx src/app/all-in-one-main.ts"`): settings that must be in place before the first
+ * allocation or thread, so the process cannot set them itself. Tests and benchmarks then run an entry as its
+ * npm script does. None when no script runs `entry`.
+ */
+export function npmScriptEnv(entry: string): Record<string, string> {
+  const { scripts } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  for (const command of Object.values(scripts)) {
+    const words = command.trim().split(/\s+/);
+    const assignments = words.filter((w, i) => words.slice(0, i + 1).every((x) => /^[A-Z_][A-Z0-9_]*=/.test(x)));
+    if (words[assignments.length] !== 'tsx' || words[assignments.length + 1] !== entry) continue;
+    return Object.fromEntries(assignments.map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
+  }
+  return {};
+}
+
 export async function startProcess(entry: string, env: Record<string, string>, healthUrl: string, timeoutMs = 60_000): Promise<Proc> {
   const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', path.join(ROOT, entry)], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...npmScriptEnv(entry), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
