@@ -15,7 +15,8 @@
  * (default 10), BENCH_CONNECTIONS (default 32), BENCH_MODE=all-in-one|split
  * (split = separate collector and BENCH_WORKERS worker processes),
  * BENCH_RUNS (comparison pairs, default 1), BENCH_COMPARE_SECONDS (default 20),
- * BENCH_COMPARE_CONNECTIONS (default 40), BENCH_ONLY=compare|one-event (that
+ * BENCH_COMPARE_CONNECTIONS (default 40), BENCH_ONE_EVENT_CONNECTIONS (1-event
+ * phase and its floor, default 128), BENCH_ONLY=compare|one-event|half (that
  * phase alone), CLICKHOUSE_URL (server mode), REDIS_URL.
  */
 import fs from 'node:fs';
@@ -41,6 +42,13 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 1));
 const COMPARE_SECONDS = Number(process.env.BENCH_COMPARE_SECONDS ?? 20);
 const COMPARE_CONNECTIONS = Number(process.env.BENCH_COMPARE_CONNECTIONS ?? 40);
+/**
+ * Connections of the 1-event phase and its floor. Each beacon comes from a browser of its own, so arrivals do not
+ * wait for answers; a generator with few connections does wait, and cannot pass connections ÷ latency: at 32
+ * connections and the group commit's 6-8 ms it measured latency, not capacity (here, same code, 3,200-4,300 req/s
+ * at 32 connections, 5,500-6,200 at 128 and 256).
+ */
+const ONE_EVENT_CONNECTIONS = Number(process.env.BENCH_ONE_EVENT_CONNECTIONS ?? 128);
 /** Pipeline settings passed on to the project's processes when set in the bench's environment (for before/after pairs). */
 const PASSED_ON = [
   'COLLECTOR_THREAD',
@@ -53,7 +61,8 @@ const PASSED_ON = [
   'INSERT_FLUSH_MS',
   'WORKER_CONCURRENCY',
   'AGGREGATE_EVERY_MS',
-  // glibc's, not the project's: how many malloc arenas the process's threads share (memory measurements).
+  // glibc's, not the project's: how many malloc arenas the process's threads share (npm start and npm run worker
+  // set 2; test/support/process.ts starts entries with their npm script's variables).
   'MALLOC_ARENA_MAX',
 ];
 const SITE = 'bench';
@@ -346,7 +355,7 @@ async function pipelineRun(
   }
 }
 
-async function collectorFloor(eventsPerRequest: number): Promise<LoadResult> {
+async function collectorFloor(eventsPerRequest: number, connections: number): Promise<LoadResult> {
   const port = await freePort();
   const floor = await startProcess('bench/http-floor.ts', { PORT: String(port) }, `http://127.0.0.1:${port}/healthz`);
   try {
@@ -354,7 +363,7 @@ async function collectorFloor(eventsPerRequest: number): Promise<LoadResult> {
       url: `http://127.0.0.1:${port}/collect`,
       bodies: bodyPool(SITE, HOST, eventsPerRequest, 400),
       seconds: FLOOR_SECONDS,
-      connections: CONNECTIONS,
+      connections,
       onTick: (s) => progress(`collector floor (${eventsPerRequest} ev/req): ${Math.round(s.rps)} req/s`),
     });
   } finally {
@@ -408,7 +417,7 @@ async function main(): Promise<void> {
     return;
   }
   if (process.env.BENCH_ONLY === 'one-event') {
-    const one = await pipelineRun('pipeline, 1 event/request', 1, Math.min(30, SECONDS));
+    const one = await pipelineRun('pipeline, 1 event/request', 1, Math.min(30, SECONDS), { connections: ONE_EVENT_CONNECTIONS });
     console.log(
       `1 event/request: ${Math.round(one.requestsPerSecond)} req/s accepted, p50 ${one.latencyP50Ms} ms, p99 ${one.latencyP99Ms} ms, rows = accepted: ${one.noLossNoDuplicates}, ` +
         `event-loop delay ${formatLoopDelay(one.loopDelay)}, CPU ${one.cpuMsPer1000Requests} ms per 1000 requests`,
@@ -417,14 +426,14 @@ async function main(): Promise<void> {
   }
   const started = new Date();
   console.error(`bench: mode ${MODE}${MODE === 'split' ? ` (${WORKERS} worker(s))` : ''}, ${process.env.CLICKHOUSE_URL ? 'ClickHouse server' : 'embedded ClickHouse'}, ${SECONDS}s pipeline phases, ${CONNECTIONS} connections`);
-  const floorHttp20 = await collectorFloor(20);
-  const floorHttp1 = await collectorFloor(1);
+  const floorHttp20 = await collectorFloor(20, CONNECTIONS);
+  const floorHttp1 = await collectorFloor(1, ONE_EVENT_CONNECTIONS);
   progress('CPU floor: anonymisation steps alone…');
   const cpu = await anonymiseFloor(FLOOR_SECONDS);
   progress('');
   const main20 = await pipelineRun('pipeline, 20 events/request', 20, SECONDS);
   const half = await pipelineRun('pipeline at half load (latency)', 20, Math.min(30, SECONDS), { rate: Math.max(1, Math.round(main20.requestsPerSecond / 2)) });
-  const one = await pipelineRun('pipeline, 1 event/request', 1, Math.min(30, SECONDS));
+  const one = await pipelineRun('pipeline, 1 event/request', 1, Math.min(30, SECONDS), { connections: ONE_EVENT_CONNECTIONS });
   progress('storage floor: direct batched insert…');
   const storage = await storageFloor(200_000);
   progress('');
