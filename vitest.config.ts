@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config';
+import { npmScriptEnv } from './test/support/process.js';
 
-// As in `npm start` and `npm run worker` (package.json): every chDB call holds a libuv thread while it waits for
-// its connection, so the default 4 are too few for the writer, the analyst sessions and the readiness ping at once.
-// The test processes inherit it from here; it must be set before a process starts.
-process.env.UV_THREADPOOL_SIZE ??= '16';
+// As `npm start` sets it (package.json): every chDB call holds a libuv thread while it waits for its connection, so
+// the default 4 are too few for the writer, the analyst sessions and the readiness ping at once. The test
+// processes inherit it from here; it must be set before a process starts.
+process.env.UV_THREADPOOL_SIZE ??= npmScriptEnv('src/app/all-in-one-main.ts').UV_THREADPOOL_SIZE;
 
 export default defineConfig({
   test: {

@@ -24,9 +24,9 @@ export function npmScriptEnv(entry: string): Record<string, string> {
   const { scripts } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
   for (const command of Object.values(scripts)) {
     const words = command.trim().split(/\s+/);
-    const assignments = words.filter((w, i) => words.slice(0, i + 1).every((x) => /^[A-Z_][A-Z0-9_]*=/.test(x)));
-    if (words[assignments.length] !== 'tsx' || words[assignments.length + 1] !== entry) continue;
-    return Object.fromEntries(assignments.map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
+    const n = words.findIndex((w) => !/^[A-Z_][A-Z0-9_]*=/.test(w));
+    if (words[n] !== 'tsx' || words[n + 1] !== entry) continue;
+    return Object.fromEntries(words.slice(0, n).map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
   }
   return {};
 }
